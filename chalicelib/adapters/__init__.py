@@ -1,0 +1,1 @@
+"""Storage and AWS adapters: PynamoDB models, repositories, KMS, SNS, Secrets Manager."""

@@ -1,0 +1,1 @@
+"""Entry points: Chalice blueprints for HTTP and schedules; they parse, authorise, call one service and render."""
