@@ -36,6 +36,8 @@ class ReferralRules:
     # Decision (RULES.md 2): a late binding only within this many days of
     # registration and before the member's first paid order.
     late_binding_days: int = 30
+    # Decision: a referrer may register at most this many friends on their behalf a day.
+    max_on_behalf_per_day: int = 20
 
 
 @dataclass(frozen=True)

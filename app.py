@@ -1,0 +1,19 @@
+"""The Chalice application: creates the app, registers middleware and blueprints. Nothing else."""
+
+from __future__ import annotations
+
+import os
+
+from chalice import Chalice, CORSConfig
+
+from chalicelib.entrypoints.middleware import contract_middleware
+from chalicelib.entrypoints.registry import register_all
+
+app = Chalice(app_name="member-points")
+app.api.cors = CORSConfig(
+    allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+    allow_headers=["Authorization", "Idempotency-Key", "X-Integration-Key", "X-Timestamp", "X-Signature"],
+    max_age=600,
+)
+app.register_middleware(contract_middleware, "http")
+register_all(app, local=os.environ.get("STAGE", "local") == "local")

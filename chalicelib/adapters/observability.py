@@ -1,0 +1,52 @@
+"""Structured logging (Powertools Logger) with personal data redacted on the way out.
+
+Code never logs personal data on purpose; the redaction filter is the second guard: it
+masks anything shaped like a phone number or a resident ID number in every record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+_PATTERNS = (
+    (re.compile(r"\+?\d{1,3}[ -]?1[3-9]\d{9}\b|\b1[3-9]\d{9}\b"), "[phone]"),
+    (re.compile(r"\b\d{17}[\dXx]\b"), "[id-number]"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(item) for item in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if record.args:
+            record.args = (
+                tuple(_redact_value(arg) for arg in record.args) if isinstance(record.args, tuple) else record.args
+            )
+        for key, value in list(vars(record).items()):
+            if key not in ("msg", "args") and isinstance(value, str | dict | list):
+                setattr(record, key, _redact_value(value))
+        return True
+
+
+logger = Logger(service="member-points")
+logger.addFilter(RedactingFilter())

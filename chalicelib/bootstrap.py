@@ -1,0 +1,133 @@
+"""Composition root: builds the adapters once per process and hands them to services.
+
+Entry points call ``container()``; tests and the local stage build their own with
+``bootstrap(...)`` (injecting a clock, an outbox, other rules) and install it with
+``install()``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import boto3
+
+from .adapters.crypto import FieldCipher, KeyRing, SecretsManagerSource, SecretSource
+from .adapters.dynamodb.pagination import Cursors
+from .adapters.dynamodb.uow import EventHandler, UnitOfWork
+from .adapters.messaging import OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.tokens import AccessTokens
+from .config import Settings
+from .domain.calendar import utc_now
+from .domain.rules import DEFAULT_RULES, Rules
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return utc_now()
+
+
+@dataclass
+class Container:
+    settings: Settings
+    rules: Rules
+    clock: Clock
+    keys: KeyRing
+    cipher: FieldCipher
+    tokens: AccessTokens
+    sms: SmsSender
+    ops: OpsNotifier
+    secrets: SecretSource
+    randbelow: Callable[[int], int] = secrets.randbelow
+    outbox: Outbox | None = None
+    handlers: dict[type, list[EventHandler]] = field(default_factory=dict)
+
+    @property
+    def cursors(self) -> Cursors:
+        return Cursors(self.keys.cursor_key)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.handlers)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def integration_keys(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in self.secrets.get_json(self.settings.integration_keys_secret_id).items()}
+
+    def subscribe(self, event_type: type, handler: EventHandler) -> None:
+        self.handlers.setdefault(event_type, []).append(handler)
+
+
+Subscriber = Callable[[Container], Iterable[tuple[type, EventHandler]]]
+_subscribers: list[Subscriber] = []
+
+
+def on_events(subscriber: Subscriber) -> Subscriber:
+    """Register a module's event handlers; every container built afterwards gets them."""
+    _subscribers.append(subscriber)
+    return subscriber
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    rules: Rules | None = None,
+    clock: Clock | None = None,
+    outbox: Outbox | None = None,
+    session: Any = None,
+) -> Container:
+    settings = settings or Settings.from_env()
+    session = session or boto3.session.Session(region_name=settings.region)
+    source = SecretsManagerSource(session.client("secretsmanager"))
+    app_secret = source.get_json(settings.app_secret_id)
+    keys = KeyRing.from_master(str(app_secret["master_key"]), str(app_secret.get("key_version", "1")))
+    if settings.is_local:
+        outbox = outbox or Outbox()
+        sms: SmsSender = outbox
+        ops: OpsNotifier = outbox
+    else:
+        sns = session.client("sns")
+        sms, ops = SnsSmsSender(sns), SnsOpsNotifier(sns, settings.ops_topic_arn)
+    container = Container(
+        settings=settings,
+        rules=rules or DEFAULT_RULES,
+        clock=clock or SystemClock(),
+        keys=keys,
+        cipher=FieldCipher(session.client("kms"), settings.data_key_id),
+        tokens=AccessTokens(keys.token_key, keys.key_version),
+        sms=sms,
+        ops=ops,
+        secrets=source,
+        outbox=outbox,
+    )
+    for subscriber in _subscribers:
+        for event_type, handler in subscriber(container):
+            container.subscribe(event_type, handler)
+    return container
+
+
+_installed: Container | None = None
+_lock = threading.Lock()
+
+
+def install(built: Container | None) -> None:
+    global _installed
+    with _lock:
+        _installed = built
+
+
+def container() -> Container:
+    global _installed
+    with _lock:
+        if _installed is None:
+            _installed = bootstrap()
+        return _installed

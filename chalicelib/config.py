@@ -1,0 +1,52 @@
+"""Deployment settings read from the environment (set per stage in .chalice/config.json).
+
+Business numbers do not live here: they are in ``chalicelib.domain.rules``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    data_key_id: str
+    app_secret_id: str
+    integration_keys_secret_id: str
+    ops_topic_arn: str
+    public_base_url: str
+    # local stage only (RULES/API "Local stage"); empty elsewhere
+    local_admin_phone: str = ""
+    local_admin_totp_secret: str = ""
+    local_integration_key_id: str = ""
+    local_integration_secret: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        stage = env.get("STAGE", "local")
+        local = stage == "local"
+        return cls(
+            stage=stage,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "cn-north-1",
+            table_name=env.get("TABLE_NAME", "member-points-local"),
+            data_key_id=env.get("DATA_KEY_ID", "alias/member-points-local"),
+            app_secret_id=env.get("APP_SECRET_ID", "member-points/local/app"),
+            integration_keys_secret_id=env.get("INTEGRATION_KEYS_SECRET_ID", "member-points/local/integration-keys"),
+            ops_topic_arn=env.get("OPS_TOPIC_ARN", ""),
+            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            local_admin_phone=env.get("LOCAL_ADMIN_PHONE", "+8613800000000") if local else "",
+            local_admin_totp_secret=(
+                env.get("LOCAL_ADMIN_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP") if local else ""
+            ),
+            local_integration_key_id=env.get("LOCAL_INTEGRATION_KEY_ID", "local-shop") if local else "",
+            local_integration_secret=(env.get("LOCAL_INTEGRATION_SECRET", "local-shop-secret") if local else ""),
+        )

@@ -1,0 +1,146 @@
+"""Staff routes for identity: reviews, freeze, staff accounts, the audit log."""
+
+from __future__ import annotations
+
+import functools
+
+from chalice import Blueprint
+
+from ..domain import errors as e
+from ..service_layer import reviews, staff
+from ..service_layer.reviews import ReviewKind
+from . import schemas as s
+from .authorizer import bearer
+from .http import Call, endpoint
+from .http import staff as staff_access
+from .member_api import review_out
+
+admin_api = Blueprint(__name__)
+route = functools.partial(endpoint, admin_api, tag="staff", authorizer=bearer)
+
+OPS = staff_access("ops", "admin")
+ADMIN = staff_access("admin")
+AUDIT_READERS = staff_access("admin", "auditor")
+_KINDS = {"kyc": ReviewKind.KYC, "nutritionists": ReviewKind.NUTRITIONIST}
+
+
+def _decide(call: Call, kind: ReviewKind, member_id: str, approve: bool) -> s.Review:
+    assert call.principal is not None
+    return review_out(reviews.decide(call.c, call.principal, kind, member_id, approve, call.body.reason))
+
+
+for _plural, _kind in _KINDS.items():
+
+    def _make(kind: ReviewKind, plural: str) -> None:
+        @route(
+            f"/v1/admin/{plural}/{{member_id}}/approve",
+            "POST",
+            access=OPS,
+            body=s.ReasonRequest,
+            response=s.Review,
+            summary=f"Approve a {kind.value} submission",
+            errors=(e.NotFound, e.InvalidState),
+        )
+        def approve(call: Call, member_id: str) -> s.Review:
+            return _decide(call, kind, member_id, True)
+
+        @route(
+            f"/v1/admin/{plural}/{{member_id}}/reject",
+            "POST",
+            access=OPS,
+            body=s.ReasonRequest,
+            response=s.Review,
+            summary=f"Reject a {kind.value} submission with a reason",
+            errors=(e.NotFound, e.InvalidState),
+        )
+        def reject(call: Call, member_id: str) -> s.Review:
+            return _decide(call, kind, member_id, False)
+
+        @route(
+            f"/v1/admin/{plural}",
+            "GET",
+            access=OPS,
+            query=s.ListQuery,
+            response=s.ReviewList,
+            summary=f"Pending {kind.value} submissions, oldest first",
+        )
+        def pending(call: Call) -> s.ReviewList:
+            page = reviews.pending(call.c, kind, call.query.limit, call.query.cursor)
+            return s.ReviewList(reviews=[review_out(r) for r in page.items], next_cursor=page.next_cursor)
+
+    _make(_kind, _plural)
+
+
+@route(
+    "/v1/admin/members/{member_id}/freeze",
+    "POST",
+    access=OPS,
+    body=s.ReasonRequest,
+    response=s.MemberStatusOut,
+    summary="Freeze a member: no earning, spending, exchange or withdrawal",
+    errors=(e.NotFound, e.InvalidState),
+)
+def freeze(call: Call, member_id: str) -> s.MemberStatusOut:
+    assert call.principal is not None
+    status = staff.set_frozen(call.c, call.principal, member_id, True, call.body.reason)
+    return s.MemberStatusOut(member_id=member_id, status=status)
+
+
+@route(
+    "/v1/admin/members/{member_id}/unfreeze",
+    "POST",
+    access=OPS,
+    body=s.ReasonRequest,
+    response=s.MemberStatusOut,
+    summary="Unfreeze a member",
+    errors=(e.NotFound, e.InvalidState),
+)
+def unfreeze(call: Call, member_id: str) -> s.MemberStatusOut:
+    assert call.principal is not None
+    status = staff.set_frozen(call.c, call.principal, member_id, False, call.body.reason)
+    return s.MemberStatusOut(member_id=member_id, status=status)
+
+
+@route(
+    "/v1/admin/staff",
+    "POST",
+    access=ADMIN,
+    status=201,
+    body=s.StaffCreateRequest,
+    response=s.StaffCreated,
+    summary="Create a staff account (admin grants roles); returns the TOTP enrolment URI once",
+    errors=(e.InvalidPhone, e.Conflict),
+)
+def create_staff(call: Call) -> s.StaffCreated:
+    assert call.principal is not None
+    created = staff.create_staff(call.c, call.principal, call.body.phone, set(call.body.roles), call.body.name)
+    return s.StaffCreated(staff_id=created.staff_id, roles=sorted(created.roles), totp_uri=created.totp_uri)
+
+
+@route(
+    "/v1/admin/staff/{staff_id}/roles",
+    "PUT",
+    access=ADMIN,
+    body=s.StaffRolesRequest,
+    response=s.StaffRolesOut,
+    summary="Replace a staff account's roles",
+    errors=(e.NotFound, e.Forbidden),
+)
+def set_roles(call: Call, staff_id: str) -> s.StaffRolesOut:
+    assert call.principal is not None
+    roles = staff.set_staff_roles(call.c, call.principal, staff_id, set(call.body.roles), call.body.reason)
+    return s.StaffRolesOut(staff_id=staff_id, roles=sorted(roles))
+
+
+@route(
+    "/v1/admin/audit",
+    "GET",
+    access=AUDIT_READERS,
+    query=s.AuditQuery,
+    response=s.AuditList,
+    summary="The audit log, newest first: one day (Asia/Shanghai) or one target's history",
+)
+def read_audit(call: Call) -> s.AuditList:
+    q = call.query
+    page = staff.read_audit(call.c, day=q.day, target_id=q.target_id, limit=q.limit, cursor=q.cursor)
+    return s.AuditList(entries=[s.AuditEntry(**vars(entry)) for entry in page.items], next_cursor=page.next_cursor)

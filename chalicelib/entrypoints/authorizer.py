@@ -1,0 +1,61 @@
+"""The bearer-token authorizer (a Chalice built-in authorizer).
+
+It verifies the access token and answers with the routes this principal may call,
+computed from the routes' declared access (``http.endpoint``): a member's token opens
+the member routes, a staff token the staff routes of its roles. API Gateway caches the
+answer per token, which is correct because the policy lists every allowed route, not
+only the one being called. A missing or bad token is a 401 (API Gateway's reaction to
+an authorizer failing with "Unauthorized"); a valid token on a route outside its
+policy is a 403.
+"""
+
+from __future__ import annotations
+
+from chalice import AuthResponse, AuthRoute, Blueprint
+from chalice.app import AuthRequest
+
+from ..adapters.tokens import Principal
+from ..bootstrap import container
+from ..domain.errors import InvalidToken
+from .http import ROUTES
+
+auth = Blueprint(__name__)
+
+
+class Unauthorized(Exception):
+    """Raised by the authorizer; API Gateway answers 401 for exactly this message."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def allowed_routes(principal: Principal) -> list[AuthRoute]:
+    by_path: dict[str, list[str]] = {}
+    for spec in ROUTES:
+        if spec.access.needs_bearer and spec.access.allows(principal):
+            by_path.setdefault(spec.path, []).append(spec.method)
+    return [AuthRoute(path, sorted(methods)) for path, methods in sorted(by_path.items())]
+
+
+def bearer_token(header: str | None) -> str:
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+@auth.authorizer(name="bearer")
+def bearer(request: AuthRequest) -> AuthResponse:
+    c = container()
+    try:
+        principal = c.tokens.verify(bearer_token(request.token), c.now())
+    except InvalidToken:
+        raise Unauthorized() from None
+    routes = allowed_routes(principal)
+    if not routes:
+        raise Unauthorized()
+    return AuthResponse(
+        routes=routes,
+        principal_id=principal.subject,
+        context={"kind": principal.kind, "roles": ",".join(sorted(principal.roles))},
+    )

@@ -1,0 +1,231 @@
+"""The one way routes are declared: ``@endpoint(...)``.
+
+It registers the Chalice route (with the bearer authorizer where the route needs a
+principal), parses the body and the query string with pydantic, re-checks the
+principal's kind and roles (defence in depth behind the authorizer), calls the view,
+renders its pydantic result, and turns every failure into the contract's error shape.
+The same declarations feed the authorizer's route policy and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from ..adapters.observability import logger
+from ..adapters.tokens import Principal
+from ..bootstrap import Container, container
+from ..domain.errors import DomainError, Forbidden, InvalidRequest
+from .errors import error_response, internal_error_response, status_for
+
+MAX_BODY_BYTES = 16 * 1024
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route: nobody in particular, members, staff with one of ``roles``,
+    or trusted systems signing their requests."""
+
+    kind: str
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def needs_bearer(self) -> bool:
+        return self.kind in ("member", "staff")
+
+    def allows(self, principal: Principal | None) -> bool:
+        if not self.needs_bearer:
+            return True
+        if principal is None or principal.kind != self.kind:
+            return False
+        return not self.roles or bool(self.roles & principal.roles)
+
+
+PUBLIC = Access("public")
+MEMBER = Access("member")
+SIGNED = Access("signed")
+LOCAL_ONLY = Access("local")
+
+
+def staff(*roles: str) -> Access:
+    return Access("staff", frozenset(roles))
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    access: Access
+    tag: str
+    status: int
+    body: type[pydantic.BaseModel] | None
+    query: type[pydantic.BaseModel] | None
+    response: type[pydantic.BaseModel] | None
+    errors: tuple[type[DomainError], ...]
+    idempotent: bool
+    produces: str = "application/json"
+
+
+ROUTES: list[RouteSpec] = []
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The body is larger than this API accepts."""
+
+    code = "payload_too_large"
+    default_message = f"The body must be at most {MAX_BODY_BYTES} bytes."
+
+
+class InvalidJson(InvalidRequest):
+    """The body is not a JSON object of the expected shape."""
+
+    code = "invalid_request"
+
+
+@dataclass
+class Call:
+    """What a view gets: the parsed request and the container."""
+
+    request: Request
+    c: Container
+    principal: Principal | None
+    body: Any = None
+    query: Any = None
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    @property
+    def client_ip(self) -> str:
+        return str(((self.request.context or {}).get("identity") or {}).get("sourceIp") or "unknown")
+
+    @property
+    def member_id(self) -> str:
+        assert self.principal is not None and self.principal.kind == "member"
+        return self.principal.subject
+
+    def idempotency_key(self) -> str | None:
+        key = self.header("idempotency-key")
+        if key is None:
+            return None
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise InvalidRequest("Idempotency-Key must be 8 to 128 characters of A-Z a-z 0-9 _ . : -")
+        return key
+
+
+def principal_of(request: Request) -> Principal | None:
+    context = (request.context or {}).get("authorizer") or {}
+    subject = context.get("principalId")
+    if not subject or context.get("kind") not in ("member", "staff"):
+        return None
+    roles = frozenset(filter(None, str(context.get("roles") or "").split(",")))
+    return Principal(subject=subject, kind=context["kind"], roles=roles)
+
+
+def _validation_message(exc: pydantic.ValidationError) -> tuple[str, list[dict[str, str]]]:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in error.get("loc", ())) or "body"
+        problems.append({"field": location, "problem": error.get("msg", "invalid")})
+    first = problems[0] if problems else {"field": "body", "problem": "invalid"}
+    return f"{first['field']}: {first['problem']}", problems
+
+
+def _parse_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except pydantic.ValidationError as exc:
+        message, problems = _validation_message(exc)
+        raise InvalidJson(message, problems=problems) from exc
+
+
+def _parse_query(request: Request, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params)
+    except pydantic.ValidationError as exc:
+        message, problems = _validation_message(exc)
+        raise InvalidRequest(message, problems=problems) from exc
+
+
+def _render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=status)
+    body = result.model_dump(mode="json", by_alias=True) if isinstance(result, pydantic.BaseModel) else result
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+
+
+def endpoint(
+    blueprint: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    access: Access,
+    tag: str,
+    status: int = 200,
+    body: type[pydantic.BaseModel] | None = None,
+    query: type[pydantic.BaseModel] | None = None,
+    response: type[pydantic.BaseModel] | None = None,
+    errors: tuple[type[DomainError], ...] = (),
+    idempotent: bool = False,
+    produces: str = "application/json",
+    authorizer: Any = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, produces)
+    ROUTES.append(spec)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handler(**path_params: str) -> Response:
+            request = blueprint.current_request
+            try:
+                principal = principal_of(request)
+                if not access.allows(principal):
+                    raise Forbidden()
+                call = Call(request=request, c=container(), principal=principal, path_params=path_params)
+                if body is not None:
+                    call.body = _parse_body(request, body)
+                elif request.raw_body and len(request.raw_body) > MAX_BODY_BYTES:
+                    raise PayloadTooLarge()
+                if query is not None:
+                    call.query = _parse_query(request, query)
+                return _render(view(call, **path_params), status)
+            except DomainError as exc:
+                if status_for(exc) >= 500:
+                    logger.exception("domain error mapped to 5xx")
+                return error_response(exc)
+            except Exception:
+                logger.exception("unhandled error", extra={"route": f"{method} {path}"})
+                return internal_error_response()
+
+        content_types = ["application/json"] if body is not None else None
+        kwargs: dict[str, Any] = {"methods": [method]}
+        if content_types:
+            kwargs["content_types"] = content_types
+        if access.needs_bearer and authorizer is not None:
+            kwargs["authorizer"] = authorizer
+        blueprint.route(path, **kwargs)(handler)
+        return view
+
+    return decorate

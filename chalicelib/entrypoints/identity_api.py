@@ -1,0 +1,89 @@
+"""Sign-up and sign-in routes (API.md "Identity")."""
+
+from __future__ import annotations
+
+import functools
+
+from chalice import Blueprint
+
+from ..domain import errors as e
+from ..domain.identity import OtpPurpose
+from ..service_layer import otp, sessions
+from . import schemas as s
+from .http import PUBLIC, Call, endpoint
+
+identity_api = Blueprint(__name__)
+route = functools.partial(endpoint, identity_api, tag="identity", access=PUBLIC)
+
+
+@route(
+    "/v1/auth/otp",
+    "POST",
+    summary="Send a one-time code by SMS",
+    status=202,
+    body=s.OtpRequest,
+    response=s.OtpSent,
+    errors=(e.InvalidPhone, e.RateLimited),
+)
+def send_code(call: Call) -> s.OtpSent:
+    sent = otp.send_code(call.c, call.body.phone, OtpPurpose(call.body.purpose), call.client_ip)
+    return s.OtpSent(expires_in=sent.expires_in, resend_after=sent.resend_after)
+
+
+@route(
+    "/v1/auth/register",
+    "POST",
+    summary="Register (or activate a pending account) with an SMS code",
+    status=201,
+    body=s.RegisterRequest,
+    response=s.Registered,
+    errors=(e.InvalidPhone, e.InvalidCode, e.PhoneAlreadyRegistered, e.UnknownReferrer),
+)
+def register(call: Call) -> s.Registered:
+    result = sessions.register(call.c, call.body.phone, call.body.code, call.body.referrer_code)
+    assert result.member_code is not None
+    return s.Registered(
+        member_id=result.member_id,
+        member_code=result.member_code,
+        access_token=result.access_token,
+        refresh_token=result.refresh_token,
+    )
+
+
+@route(
+    "/v1/auth/login",
+    "POST",
+    summary="Sign in with an SMS code",
+    body=s.LoginRequest,
+    response=s.LoggedIn,
+    errors=(e.InvalidPhone, e.InvalidCode),
+)
+def login(call: Call) -> s.LoggedIn:
+    result = sessions.login(call.c, call.body.phone, call.body.code)
+    return s.LoggedIn(member_id=result.member_id, access_token=result.access_token, refresh_token=result.refresh_token)
+
+
+@route(
+    "/v1/auth/refresh",
+    "POST",
+    summary="Rotate a refresh token",
+    body=s.RefreshRequest,
+    response=s.Refreshed,
+    errors=(e.InvalidToken, e.RefreshTokenReused),
+)
+def refresh(call: Call) -> s.Refreshed:
+    access, refresh_token = sessions.refresh(call.c, call.body.refresh_token)
+    return s.Refreshed(access_token=access, refresh_token=refresh_token)
+
+
+@route(
+    "/v1/staff/login",
+    "POST",
+    summary="Staff sign-in: SMS code plus TOTP",
+    body=s.StaffLoginRequest,
+    response=s.StaffLoggedIn,
+    errors=(e.InvalidPhone, e.InvalidCode),
+)
+def staff_login(call: Call) -> s.StaffLoggedIn:
+    result = sessions.staff_login(call.c, call.body.phone, call.body.code, call.body.totp)
+    return s.StaffLoggedIn(access_token=result.access_token, roles=sorted(result.roles))

@@ -1,0 +1,37 @@
+"""Bring the local stage up in this process: environment, embedded AWS, container, seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..adapters.messaging import Outbox
+from ..bootstrap import Clock, Container, bootstrap, install
+from ..config import Settings
+from ..domain.rules import Rules
+from .aws import EmbeddedAws
+
+CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
+
+
+def local_environment() -> None:
+    """The ``local`` stage's variables from .chalice/config.json (already-set ones win)."""
+    config = json.loads(CHALICE_CONFIG.read_text(encoding="utf-8"))
+    variables = {**config.get("environment_variables", {}), **config["stages"]["local"]["environment_variables"]}
+    for name, value in variables.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[EmbeddedAws, Container]:
+    """Start moto, create the resources, build and install the container, seed the admin."""
+    from ..service_layer.staff import ensure_local_admin
+
+    local_environment()
+    settings = Settings.from_env()
+    aws = EmbeddedAws(settings).start()
+    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox())
+    install(container)
+    ensure_local_admin(container)
+    return aws, container

@@ -1,0 +1,133 @@
+"""What every use case shares: optimistic retries, idempotency records and the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ulid import ULID
+
+from ..adapters.dynamodb.base import iso
+from ..adapters.dynamodb.common import AuditItem, IdempotencyItem
+from ..adapters.dynamodb.uow import UnitOfWork
+from ..adapters.tokens import Principal
+from ..bootstrap import Container
+from ..domain.calendar import local_date
+from ..domain.errors import ConcurrentUpdate, IdempotencyKeyReused
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 8
+
+
+def retrying(attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
+    """Run a read-decide-write use case again when another writer changed its inputs.
+
+    Each attempt re-reads its state; the write is conditional on what was read, so a
+    lost race is a ``ConcurrentUpdate`` and never a lost update.
+    """
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except ConcurrentUpdate:
+            if number == attempts:
+                raise
+            time.sleep(random.uniform(0, 0.004 * 2**number))
+    raise AssertionError("unreachable")
+
+
+# --- idempotency ----------------------------------------------------------------------------
+class DuplicateRequest(Exception):
+    """Internal: the idempotency record was written by an earlier (or concurrent) request."""
+
+
+def fingerprint(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _idempotency_key(scope: str, key: str) -> tuple[str, str]:
+    return f"IDEM#{scope}#{key}", IdempotencyItem.SK
+
+
+def remember(uow: UnitOfWork, c: Container, scope: str, key: str, print_: str, outcome: dict[str, Any]) -> None:
+    """Write the idempotency record in the same transaction as the change it protects."""
+    pk, sk = _idempotency_key(scope, key)
+    uow.put(
+        IdempotencyItem(pk=pk, sk=sk, fingerprint=print_, outcome=outcome, created_at=c.now()),
+        condition=IdempotencyItem.pk.does_not_exist(),
+        on_fail=DuplicateRequest,
+    )
+
+
+def _replay(scope: str, key: str, print_: str) -> dict[str, Any] | None:
+    pk, sk = _idempotency_key(scope, key)
+    try:
+        record = IdempotencyItem.get(pk, sk, consistent_read=True)
+    except IdempotencyItem.DoesNotExist:
+        return None
+    if record.fingerprint != print_:
+        raise IdempotencyKeyReused()
+    return dict(record.outcome)
+
+
+def idempotent(scope: str, key: str, print_: str, attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """``(outcome, replayed)``: the first outcome for this key, computed at most once.
+
+    ``attempt`` must call ``remember`` inside its transaction. A retry (or a concurrent
+    twin whose transaction lost) gets the stored outcome and writes nothing; the same
+    key with a different request is ``IdempotencyKeyReused``.
+    """
+    stored = _replay(scope, key, print_)
+    if stored is not None:
+        return stored, True
+    try:
+        return retrying(attempt), False
+    except DuplicateRequest:
+        stored = _replay(scope, key, print_)
+        if stored is None:  # the record must exist if its condition failed
+            raise ConcurrentUpdate() from None
+        return stored, True
+
+
+# --- audit ------------------------------------------------------------------------------------
+def audit(
+    uow: UnitOfWork,
+    c: Container,
+    actor: Principal,
+    action: str,
+    target_type: str,
+    target_id: str,
+    reason: str | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> str:
+    """Record a staff action in the same transaction as the action (RULES.md 6.5).
+
+    ``before``/``after`` must hold no personal data in clear: pass states and masked values.
+    """
+    now = c.now()
+    audit_id = str(ULID())
+    stamp = f"{iso(now)}#{audit_id}"
+    uow.put(
+        AuditItem(
+            pk=f"AUDIT#{local_date(now).isoformat()}",
+            sk=stamp,
+            audit_id=audit_id,
+            at=now,
+            actor_id=actor.subject,
+            actor_roles=set(actor.roles) or None,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            reason=reason,
+            before=before,
+            after=after,
+            gsi1pk=f"AUDITOF#{target_id}",
+            gsi1sk=stamp,
+        )
+    )
+    return audit_id

@@ -1,0 +1,153 @@
+"""SMS one-time codes: sending under the rate limits, spending tries, consuming a code.
+
+RULES.md 1: 6 digits, valid 5 minutes, at most 5 tries, a new code no sooner than 60 s
+after the last, at most 10 codes a number a day and 30 a client IP an hour. Codes are
+stored as keyed hashes only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from ..adapters.dynamodb.base import epoch
+from ..adapters.dynamodb.identity import (
+    CounterItem,
+    MemberItem,
+    OtpItem,
+    PhoneItem,
+    StaffItem,
+    StaffPhoneItem,
+)
+from ..adapters.dynamodb.uow import UnitOfWork
+from ..bootstrap import Container
+from ..domain import identity
+from ..domain.calendar import local_date, seconds_until_next_local_day
+from ..domain.errors import InvalidCode, RateLimited
+from ..domain.identity import MemberStatus, OtpChallenge, OtpPurpose
+
+SMS_TEMPLATE = "【会员中心】验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。Your code is {code}."
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    expires_in: int
+    resend_after: int
+
+
+def phone_index(c: Container, e164: str) -> str:
+    return c.keys.blind_index("phone", e164)
+
+
+def _otp_key(index: str, purpose: OtpPurpose) -> tuple[str, str]:
+    return f"OTP#{index}#{purpose.value}", OtpItem.SK
+
+
+def count_in_window(uow: UnitOfWork, key: str, limit: int, retry_after_s: int, expires: datetime) -> None:
+    """One more use of a fixed-window limit, refused atomically once ``limit`` is reached."""
+    counter = CounterItem(pk=f"RATE#{key}", sk=CounterItem.SK)
+    uow.update(
+        counter,
+        actions=[CounterItem.count.add(1), CounterItem.ttl.set(epoch(expires))],
+        condition=CounterItem.count.does_not_exist() | (CounterItem.count < limit),
+        on_fail=RateLimited(retry_after_s),
+    )
+
+
+def _should_send(index: str, purpose: OtpPurpose) -> bool:
+    """Send only where a code can be used; the answer is the same either way (no enumeration)."""
+    if purpose is OtpPurpose.STAFF:
+        link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
+        staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
+        return bool(staff and staff.active)
+    if purpose is OtpPurpose.LOGIN:
+        link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
+        member = link and MemberItem.get_or_none(f"MEMBER#{link.member_id}", MemberItem.SK)
+        return bool(member and member.status != MemberStatus.CLOSED)
+    return True
+
+
+def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str) -> CodeSent:
+    rules = c.rules.otp
+    phone = identity.normalize_phone(phone_raw)
+    index = phone_index(c, phone)
+    now = c.now()
+    pk, sk = _otp_key(index, purpose)
+    previous = OtpItem.get_or_none(pk, sk)
+    identity.check_resend(
+        previous and OtpChallenge(previous.code_hash, previous.sent_at, previous.expires_at, previous.attempts),
+        now,
+        rules,
+    )
+    hour_end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    day = local_date(now)
+    uow = c.uow()
+    count_in_window(
+        uow,
+        f"otp-ip#{client_ip}#{now:%Y%m%d%H}",
+        rules.max_per_ip_per_hour,
+        int((hour_end - now).total_seconds()) + 1,
+        hour_end + timedelta(days=1),
+    )
+    count_in_window(
+        uow,
+        f"otp-phone#{index}#{day.isoformat()}",
+        rules.max_per_phone_per_day,
+        seconds_until_next_local_day(now),
+        now + timedelta(days=2),
+    )
+    send = _should_send(index, purpose)
+    code = identity.new_otp_code(c.randbelow, rules.digits)
+    if send:
+        resend_guard = OtpItem.pk.does_not_exist() | (OtpItem.sent_at <= now - timedelta(seconds=rules.resend_after_s))
+        uow.put(
+            OtpItem(
+                pk=pk,
+                sk=sk,
+                code_hash=identity.hash_otp(c.keys.otp_key, index, purpose.value, code),
+                sent_at=now,
+                expires_at=now + timedelta(seconds=rules.ttl_s),
+                attempts=0,
+                ttl=epoch(now + timedelta(seconds=rules.ttl_s, days=1)),
+            ),
+            condition=resend_guard,
+            on_fail=RateLimited(rules.resend_after_s),
+        )
+    uow.commit()
+    if send:
+        c.sms.send(phone, SMS_TEMPLATE.format(code=code, minutes=rules.ttl_s // 60), now)
+    return CodeSent(expires_in=rules.ttl_s, resend_after=rules.resend_after_s)
+
+
+def spend_try(c: Container, index: str, purpose: OtpPurpose, code: str) -> OtpItem:
+    """Spend one try atomically, then compare; the matching item is returned for ``consume``."""
+    now = c.now()
+    rules = c.rules.otp
+    if len(code) != rules.digits or not code.isascii() or not code.isdigit():
+        raise InvalidCode()
+    pk, sk = _otp_key(index, purpose)
+    item = OtpItem(pk=pk, sk=sk)
+    try:
+        item.update(
+            actions=[OtpItem.attempts.add(1)],
+            condition=(OtpItem.pk.exists() & (OtpItem.attempts < rules.max_attempts) & (OtpItem.expires_at > now)),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise InvalidCode() from exc
+    challenge = OtpChallenge(item.code_hash, item.sent_at, item.expires_at, item.attempts)
+    presented = identity.hash_otp(c.keys.otp_key, index, purpose.value, code)
+    identity.check_code(challenge, presented, now, rules)
+    return item
+
+
+def consume(uow: UnitOfWork, item: OtpItem) -> None:
+    """Delete the code in the caller's transaction; a second use of the same code fails."""
+    uow.delete(
+        item,
+        condition=(OtpItem.code_hash == item.code_hash) & (OtpItem.attempts == item.attempts),
+        on_fail=InvalidCode(),
+    )

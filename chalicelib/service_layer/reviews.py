@@ -1,0 +1,190 @@
+"""Submissions that ops review: real-name verification (实名认证) and nutritionist
+certificates (营养师认证). Details are stored encrypted; decisions are audited.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from ..adapters.dynamodb.base import iso
+from ..adapters.dynamodb.identity import IdNumberItem, MemberItem, ReviewItem
+from ..adapters.dynamodb.pagination import Page, query_page
+from ..adapters.tokens import Principal
+from ..bootstrap import Container
+from ..domain import identity
+from ..domain.errors import Conflict, InvalidState, NotFound
+from ..domain.events import NutritionistCertified
+from ..domain.identity import NUTRITIONIST_ROLE
+from .common import audit, retrying
+from .members import require_live_or_frozen, require_member
+
+
+class ReviewKind(StrEnum):
+    KYC = "kyc"
+    NUTRITIONIST = "nutritionist"
+
+    @property
+    def sort_key(self) -> str:
+        return "KYC" if self is ReviewKind.KYC else "CERT"
+
+
+class IdNumberInUse(Conflict):
+    """Another member is already verified with this ID number."""
+
+    code = "id_number_in_use"
+    default_message = "This ID number is already verified on another account."
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    member_id: str
+    kind: str
+    status: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+    summary: dict[str, str]
+
+
+def _queue(kind: ReviewKind) -> str:
+    return f"REVIEW#{kind.value}#pending"
+
+
+def _submit(c: Container, member_id: str, kind: ReviewKind, details: dict[str, str], id_index: str | None) -> None:
+    member = require_member(member_id)
+    require_live_or_frozen(member)
+    now = c.now()
+    uow = c.uow()
+    uow.put(
+        ReviewItem(
+            pk=member.pk,
+            sk=kind.sort_key,
+            member_id=member_id,
+            kind=kind.value,
+            status="pending",
+            details_enc=c.cipher.encrypt(json.dumps(details, ensure_ascii=False), field=f"review-{kind.value}"),
+            id_index=id_index,
+            submitted_at=now,
+            gsi3pk=_queue(kind),
+            gsi3sk=f"{iso(now)}#{member_id}",
+        ),
+        condition=ReviewItem.pk.does_not_exist() | (ReviewItem.status != "approved"),
+        on_fail=InvalidState("This has already been approved."),
+    )
+    uow.commit()
+
+
+def submit_kyc(c: Container, member_id: str, real_name: str, id_number: str) -> None:
+    compact = identity.validate_resident_id(id_number)
+    id_index = c.keys.blind_index("resident-id", compact)
+    holder = IdNumberItem.get_or_none(f"IDNUM#{id_index}", IdNumberItem.SK)
+    if holder is not None and holder.member_id != member_id:
+        raise IdNumberInUse()
+    _submit(c, member_id, ReviewKind.KYC, {"real_name": real_name.strip(), "id_number": compact}, id_index)
+
+
+def submit_certificate(c: Container, member_id: str, certificate_no: str, issuer: str, issued_on: date) -> None:
+    details = {"certificate_no": certificate_no.strip(), "issuer": issuer.strip(), "issued_on": issued_on.isoformat()}
+    _submit(c, member_id, ReviewKind.NUTRITIONIST, details, None)
+
+
+def _summary(c: Container, item: ReviewItem) -> dict[str, str]:
+    details = json.loads(c.cipher.decrypt(item.details_enc, field=f"review-{item.kind}"))
+    if item.kind == ReviewKind.KYC:
+        return {
+            "real_name": identity.mask_name(details["real_name"]),
+            "id_number": identity.mask_id_number(details["id_number"]),
+        }
+    return {
+        "certificate_no": identity.mask_tail(details["certificate_no"]),
+        "issuer": details["issuer"],
+        "issued_on": details["issued_on"],
+    }
+
+
+def _to_view(c: Container, item: ReviewItem) -> ReviewView:
+    return ReviewView(
+        item.member_id, item.kind, item.status, item.submitted_at, item.decided_at, item.reason, _summary(c, item)
+    )
+
+
+def get_review(c: Container, member_id: str, kind: ReviewKind) -> ReviewView | None:
+    item = ReviewItem.get_or_none(f"MEMBER#{member_id}", kind.sort_key)
+    return _to_view(c, item) if item else None
+
+
+def kyc_approved(member_id: str) -> bool:
+    item = ReviewItem.get_or_none(f"MEMBER#{member_id}", ReviewKind.KYC.sort_key)
+    return item is not None and item.status == "approved"
+
+
+def decide(c: Container, actor: Principal, kind: ReviewKind, member_id: str, approve: bool, reason: str) -> ReviewView:
+    def attempt() -> ReviewView:
+        item = ReviewItem.get_or_none(f"MEMBER#{member_id}", kind.sort_key)
+        if item is None:
+            raise NotFound("Nothing was submitted.")
+        if item.status != "pending":
+            raise InvalidState(f"This submission is already {item.status}.")
+        now = c.now()
+        status = "approved" if approve else "rejected"
+        uow = c.uow()
+        uow.update(
+            item,
+            [
+                ReviewItem.status.set(status),
+                ReviewItem.decided_at.set(now),
+                ReviewItem.decided_by.set(actor.subject),
+                ReviewItem.reason.set(reason),
+                ReviewItem.gsi3pk.remove(),
+                ReviewItem.gsi3sk.remove(),
+            ],
+            condition=(ReviewItem.status == "pending") & (ReviewItem.submitted_at == item.submitted_at),
+            on_fail=InvalidState("This submission changed meanwhile."),
+        )
+        if approve and kind is ReviewKind.KYC:
+            uow.put(
+                IdNumberItem(pk=f"IDNUM#{item.id_index}", sk=IdNumberItem.SK, member_id=member_id),
+                condition=IdNumberItem.pk.does_not_exist() | (IdNumberItem.member_id == member_id),
+                on_fail=IdNumberInUse(),
+            )
+        if approve and kind is ReviewKind.NUTRITIONIST:
+            member = require_member(member_id)
+            uow.update(
+                member,
+                [MemberItem.roles.add({NUTRITIONIST_ROLE})],
+                condition=MemberItem.status.is_in("active", "frozen"),
+                on_fail=InvalidState("The member account is not active."),
+            )
+            if NUTRITIONIST_ROLE not in (member.roles or ()):
+                uow.emit(NutritionistCertified(member_id, now))
+        audit(
+            uow,
+            c,
+            actor,
+            f"{kind.value}.{status}",
+            "member",
+            member_id,
+            reason,
+            {"status": "pending"},
+            {"status": status},
+        )
+        uow.commit()
+        item.status, item.decided_at, item.reason = status, now, reason
+        return _to_view(c, item)
+
+    return retrying(attempt)
+
+
+def pending(c: Container, kind: ReviewKind, limit: int, cursor: str | None) -> Page[ReviewView]:
+    return query_page(
+        ReviewItem.queue,
+        _queue(kind),
+        cursors=c.cursors,
+        limit=limit,
+        cursor=cursor,
+        key_attributes=("pk", "sk", "gsi3pk", "gsi3sk"),
+        convert=lambda item: _to_view(c, item),
+    )

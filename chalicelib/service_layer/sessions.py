@@ -1,0 +1,385 @@
+"""Registration, sign-in, refresh-token rotation and staff sign-in.
+
+Every sign-in spends a one-time code; registration, activation of a pending friend and
+the welcome events are one transaction. Refresh tokens rotate on every use and a
+spent one presented again revokes its whole family (RULES.md 1).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from ulid import ULID
+
+from ..adapters.dynamodb.base import epoch, iso, shard_of
+from ..adapters.dynamodb.identity import (
+    MemberCodeItem,
+    MemberItem,
+    OtpItem,
+    PhoneItem,
+    SessionItem,
+    StaffItem,
+    StaffPhoneItem,
+)
+from ..adapters.dynamodb.uow import UnitOfWork
+from ..adapters.tokens import Principal, hash_refresh_secret, new_refresh_token, split_refresh_token
+from ..bootstrap import Container
+from ..domain import identity
+from ..domain.errors import (
+    InvalidCode,
+    InvalidToken,
+    InvalidTotp,
+    PhoneAlreadyRegistered,
+    RefreshTokenReused,
+    UnknownReferrer,
+)
+from ..domain.events import MemberRegistered, ReferralEffective, SessionStarted
+from ..domain.identity import MemberStatus, OtpPurpose
+from . import otp
+from .common import retrying
+
+MEMBER_CODE_TRIES = 5
+LIVE_STATUSES = (MemberStatus.ACTIVE.value, MemberStatus.FROZEN.value)
+
+
+@dataclass(frozen=True)
+class MemberSession:
+    member_id: str
+    access_token: str
+    refresh_token: str
+    member_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    staff_id: str
+    access_token: str
+    roles: frozenset[str]
+
+
+class _MemberCodeTaken(Exception):
+    """Internal: the random member code collided; draw another."""
+
+
+def member_pk(member_id: str) -> str:
+    return f"MEMBER#{member_id}"
+
+
+def load_member(member_id: str) -> MemberItem | None:
+    return MemberItem.get_or_none(member_pk(member_id), MemberItem.SK)
+
+
+def member_roles(member: MemberItem) -> frozenset[str]:
+    return frozenset(member.roles or ())
+
+
+def children_keys(referrer_id: str, member: MemberItem) -> tuple[str, str]:
+    return f"REFERRER#{referrer_id}", f"{iso(member.registered_at)}#{member.member_id}"
+
+
+def resolve_referrer(code: str) -> MemberItem:
+    """The live member behind a member code, or ``UnknownReferrer``."""
+    code = code.strip()
+    if not identity.is_member_code(code):
+        raise UnknownReferrer()
+    link = MemberCodeItem.get_or_none(f"MCODE#{code}", MemberCodeItem.SK)
+    member = link and load_member(link.member_id)
+    if not member or member.status not in LIVE_STATUSES:
+        raise UnknownReferrer()
+    return member
+
+
+def check_referrer_live(uow: UnitOfWork, referrer: MemberItem) -> None:
+    uow.check(
+        MemberItem,
+        referrer.pk,
+        MemberItem.SK,
+        MemberItem.status.is_in(*LIVE_STATUSES),
+        on_fail=UnknownReferrer(),
+    )
+
+
+def open_session(uow: UnitOfWork, c: Container, member: MemberItem, now: datetime) -> tuple[str, str]:
+    """A new refresh-token family plus a first access token: ``(access, refresh)``."""
+    family_id = str(ULID())
+    refresh = new_refresh_token(family_id)
+    _, secret = split_refresh_token(refresh)
+    expires = now + timedelta(seconds=c.rules.sessions.refresh_ttl_s)
+    uow.put(
+        SessionItem(
+            pk=f"SESSION#{family_id}",
+            sk=SessionItem.SK,
+            member_id=member.member_id,
+            secret_hash=hash_refresh_secret(secret),
+            generation=0,
+            revoked=False,
+            created_at=now,
+            expires_at=expires,
+            ttl=epoch(expires + timedelta(days=1)),
+        )
+    )
+    access = c.tokens.issue(
+        Principal(member.member_id, "member", member_roles(member)), now, c.rules.sessions.access_ttl_s
+    )
+    return access, refresh
+
+
+def _claim_member_code(uow: UnitOfWork, c: Container, member_id: str) -> str:
+    code = identity.new_member_code(c.randbelow)
+    uow.put(
+        MemberCodeItem(pk=f"MCODE#{code}", sk=MemberCodeItem.SK, member_id=member_id),
+        condition=MemberCodeItem.pk.does_not_exist(),
+        on_fail=_MemberCodeTaken,
+    )
+    return code
+
+
+def new_member_item(
+    c: Container,
+    member_id: str,
+    phone: str,
+    index: str,
+    now: datetime,
+    status: MemberStatus,
+    referrer: MemberItem | None,
+    bound_via: str | None,
+) -> MemberItem:
+    item = MemberItem(
+        pk=member_pk(member_id),
+        sk=MemberItem.SK,
+        member_id=member_id,
+        status=status.value,
+        phone_enc=c.cipher.encrypt(phone, field="phone"),
+        phone_index=index,
+        registered_at=now,
+        guide_tier=0,
+        gsi2pk=f"MEMBERS#{shard_of(member_id)}",
+        gsi2sk=f"{member_id}#PROFILE",
+    )
+    if referrer is not None:
+        item.referrer_id = referrer.member_id
+        item.referrer_bound_at = now
+        item.bound_via = bound_via
+        item.gsi1pk, item.gsi1sk = children_keys(referrer.member_id, item)
+    return item
+
+
+# --- member registration and sign-in -------------------------------------------------------------
+def register(c: Container, phone_raw: str, code: str, referrer_code: str | None) -> MemberSession:
+    phone = identity.normalize_phone(phone_raw)
+    index = otp.phone_index(c, phone)
+    referrer = resolve_referrer(referrer_code) if referrer_code else None
+    code_item = otp.spend_try(c, index, OtpPurpose.REGISTER, code)
+
+    def attempt() -> MemberSession:
+        link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
+        existing = link and load_member(link.member_id)
+        if existing is not None and existing.status != MemberStatus.PENDING:
+            raise PhoneAlreadyRegistered()
+        for _ in range(MEMBER_CODE_TRIES):
+            try:
+                if existing is not None:
+                    return _activate(c, existing, code_item, referrer, explicit_code=referrer_code is not None)
+                return _create_active(c, phone, index, code_item, referrer)
+            except _MemberCodeTaken:
+                continue
+        raise RuntimeError("could not draw a free member code")
+
+    return retrying(attempt)
+
+
+def _create_active(
+    c: Container, phone: str, index: str, code_item: OtpItem, referrer: MemberItem | None
+) -> MemberSession:
+    now = c.now()
+    member_id = str(ULID())
+    uow = c.uow()
+    member = new_member_item(c, member_id, phone, index, now, MemberStatus.ACTIVE, referrer, "code")
+    member.activated_at = now
+    member.member_code = _claim_member_code(uow, c, member_id)
+    uow.put(
+        PhoneItem(pk=f"PHONE#{index}", sk=PhoneItem.SK, member_id=member_id),
+        condition=PhoneItem.pk.does_not_exist(),
+        on_fail=PhoneAlreadyRegistered(),
+    )
+    uow.put(member)
+    otp.consume(uow, code_item)
+    if referrer is not None:
+        check_referrer_live(uow, referrer)
+    access, refresh = open_session(uow, c, member, now)
+    _welcome(uow, member, now)
+    uow.commit()
+    return MemberSession(member_id, access, refresh, member.member_code)
+
+
+def _activate(
+    c: Container, member: MemberItem, code_item: OtpItem, referrer: MemberItem | None, *, explicit_code: bool
+) -> MemberSession:
+    """A pending friend proves the number: the account becomes active (their consent).
+
+    Decision: the referrer who registered them stays bound unless the friend typed or
+    followed another member's code, or the invitation is older than the late-binding
+    window; the friend's own choice wins because the invitation was never consented to.
+    """
+    now = c.now()
+    uow = c.uow()
+    window = timedelta(days=c.rules.referral.late_binding_days)
+    invitation_stale = now - member.registered_at > window
+    actions = [
+        MemberItem.status.set(MemberStatus.ACTIVE.value),
+        MemberItem.activated_at.set(now),
+    ]
+    code = _claim_member_code(uow, c, member.member_id)
+    actions.append(MemberItem.member_code.set(code))
+    if explicit_code and referrer is not None and referrer.member_id != member.referrer_id:
+        gsi1pk, gsi1sk = children_keys(referrer.member_id, member)
+        actions += [
+            MemberItem.referrer_id.set(referrer.member_id),
+            MemberItem.referrer_bound_at.set(now),
+            MemberItem.bound_via.set("code"),
+            MemberItem.gsi1pk.set(gsi1pk),
+            MemberItem.gsi1sk.set(gsi1sk),
+        ]
+        check_referrer_live(uow, referrer)
+        bound_to: str | None = referrer.member_id
+    elif invitation_stale and member.referrer_id:
+        actions += [
+            MemberItem.referrer_id.remove(),
+            MemberItem.referrer_bound_at.remove(),
+            MemberItem.bound_via.remove(),
+            MemberItem.gsi1pk.remove(),
+            MemberItem.gsi1sk.remove(),
+        ]
+        bound_to = None
+    else:
+        bound_to = member.referrer_id
+    uow.update(member, actions, condition=MemberItem.status == MemberStatus.PENDING.value, versioned=True)
+    otp.consume(uow, code_item)
+    member.member_code = code
+    access, refresh = open_session(uow, c, member, now)
+    _welcome(uow, member, now, referrer_id=bound_to, use_member_referrer=False)
+    uow.commit()
+    return MemberSession(member.member_id, access, refresh, code)
+
+
+def _welcome(
+    uow: UnitOfWork,
+    member: MemberItem,
+    now: datetime,
+    *,
+    referrer_id: str | None = None,
+    use_member_referrer: bool = True,
+) -> None:
+    uow.emit(MemberRegistered(member.member_id, now))
+    uow.emit(SessionStarted(member.member_id, now))
+    referrer = member.referrer_id if use_member_referrer else referrer_id
+    if referrer:
+        uow.emit(ReferralEffective(referrer, member.member_id, now))
+
+
+def login(c: Container, phone_raw: str, code: str) -> MemberSession:
+    phone = identity.normalize_phone(phone_raw)
+    index = otp.phone_index(c, phone)
+    code_item = otp.spend_try(c, index, OtpPurpose.LOGIN, code)
+
+    def attempt() -> MemberSession:
+        link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
+        member = link and load_member(link.member_id)
+        if member is None or member.status == MemberStatus.CLOSED:
+            raise InvalidCode()
+        if member.status == MemberStatus.PENDING:
+            for _ in range(MEMBER_CODE_TRIES):
+                try:
+                    return _activate(c, member, code_item, None, explicit_code=False)
+                except _MemberCodeTaken:
+                    continue
+            raise RuntimeError("could not draw a free member code")
+        now = c.now()
+        uow = c.uow()
+        otp.consume(uow, code_item)
+        access, refresh = open_session(uow, c, member, now)
+        uow.emit(SessionStarted(member.member_id, now))
+        uow.commit()
+        return MemberSession(member.member_id, access, refresh)
+
+    return retrying(attempt)
+
+
+def refresh(c: Container, token: str) -> tuple[str, str]:
+    """Rotate a refresh token: ``(access, refresh)``; reuse of a spent one revokes the family."""
+    family_id, secret = split_refresh_token(token)
+    now = c.now()
+    family = SessionItem.get_or_none(f"SESSION#{family_id}", SessionItem.SK)
+    if family is None or family.revoked or family.expires_at <= now:
+        raise InvalidToken()
+    presented = hash_refresh_secret(secret)
+    if not hmac.compare_digest(presented, family.secret_hash):
+        family.update(actions=[SessionItem.revoked.set(True)])
+        raise RefreshTokenReused()
+    member = load_member(family.member_id)
+    if member is None or member.status in (MemberStatus.CLOSED, MemberStatus.PENDING):
+        raise InvalidToken()
+    new_token = new_refresh_token(family_id)
+    _, new_secret = split_refresh_token(new_token)
+    expires = now + timedelta(seconds=c.rules.sessions.refresh_ttl_s)
+    uow = c.uow()
+    uow.update(
+        family,
+        actions=[
+            SessionItem.secret_hash.set(hash_refresh_secret(new_secret)),
+            SessionItem.generation.add(1),
+            SessionItem.expires_at.set(expires),
+            SessionItem.ttl.set(epoch(expires + timedelta(days=1))),
+        ],
+        condition=(SessionItem.secret_hash == presented) & (SessionItem.revoked == False),  # noqa: E712
+        on_fail=RefreshTokenReused(),
+    )
+    try:
+        uow.commit()
+    except RefreshTokenReused:
+        # two uses of one token raced: the loser is a reuse, so the family goes
+        family.update(actions=[SessionItem.revoked.set(True)])
+        raise
+    access = c.tokens.issue(
+        Principal(member.member_id, "member", member_roles(member)), now, c.rules.sessions.access_ttl_s
+    )
+    return access, new_token
+
+
+# --- staff ------------------------------------------------------------------------------------------
+def staff_login(c: Container, phone_raw: str, code: str, totp: str) -> StaffSession:
+    phone = identity.normalize_phone(phone_raw)
+    index = otp.phone_index(c, phone)
+    code_item = otp.spend_try(c, index, OtpPurpose.STAFF, code)
+    link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
+    staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
+    if staff is None or not staff.active:
+        raise InvalidCode()
+    now = c.now()
+    step = _totp_step(c, staff, totp, now)
+    uow = c.uow()
+    otp.consume(uow, code_item)
+    uow.update(
+        staff,
+        actions=[StaffItem.last_totp_step.set(step)],
+        condition=StaffItem.last_totp_step < step,
+        on_fail=InvalidTotp(),
+    )
+    uow.commit()
+    roles = frozenset(staff.roles)
+    access = c.tokens.issue(Principal(staff.staff_id, "staff", roles), now, c.rules.sessions.staff_access_ttl_s)
+    return StaffSession(staff.staff_id, access, roles)
+
+
+def _totp_step(c: Container, staff: StaffItem, presented: str, now: datetime) -> int:
+    """The time step the presented TOTP belongs to (one step of drift), never one used before."""
+    totp = pyotp.TOTP(c.cipher.decrypt(staff.totp_enc, field="totp"))
+    presented = presented.strip()
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if step > staff.last_totp_step and hmac.compare_digest(totp.generate_otp(step), presented):
+            return step
+    raise InvalidTotp()

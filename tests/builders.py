@@ -1,0 +1,92 @@
+"""Shared builders for integration and end-to-end tests: members, staff, codes."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import pyotp
+
+from chalicelib.bootstrap import Container
+from chalicelib.local.gateway import Client
+
+_phones = itertools.count(10_000_000)
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+def new_phone() -> str:
+    """A fresh, valid China Mobile number in E.164."""
+    return f"+86139{next(_phones):08d}"
+
+
+def last_code(c: Container, phone: str) -> str:
+    assert c.outbox is not None
+    messages = c.outbox.messages_to(phone)
+    assert messages, f"no SMS was sent to {phone}"
+    match = CODE.search(messages[-1].text)
+    assert match, messages[-1].text
+    return match.group(1)
+
+
+def send_code(client: Client, phone: str, purpose: str) -> None:
+    response = client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": purpose})
+    assert response.status_code == 202, response.body
+
+
+@dataclass
+class Member:
+    member_id: str
+    phone: str
+    access_token: str
+    refresh_token: str
+    member_code: str | None = None
+
+
+def register(client: Client, c: Container, phone: str | None = None, referrer_code: str | None = None) -> Member:
+    phone = phone or new_phone()
+    send_code(client, phone, "register")
+    body = {"phone": phone, "code": last_code(c, phone)}
+    if referrer_code:
+        body["referrer_code"] = referrer_code
+    response = client.post("/v1/auth/register", json_body=body)
+    assert response.status_code == 201, response.body
+    data = response.json
+    return Member(data["member_id"], phone, data["access_token"], data["refresh_token"], data["member_code"])
+
+
+def login(client: Client, c: Container, phone: str) -> Member:
+    send_code(client, phone, "login")
+    response = client.post("/v1/auth/login", json_body={"phone": phone, "code": last_code(c, phone)})
+    assert response.status_code == 200, response.body
+    data = response.json
+    return Member(data["member_id"], phone, data["access_token"], data["refresh_token"])
+
+
+def staff_login(client: Client, c: Container, phone: str, totp_secret: str) -> str:
+    send_code(client, phone, "staff")
+    response = client.post(
+        "/v1/staff/login",
+        json_body={
+            "phone": phone,
+            "code": last_code(c, phone),
+            "totp": pyotp.TOTP(totp_secret).at(c.now()),
+        },
+    )
+    assert response.status_code == 200, response.body
+    return response.json["access_token"]
+
+
+def admin_token(client: Client, c: Container) -> str:
+    return staff_login(client, c, c.settings.local_admin_phone, c.settings.local_admin_totp_secret)
+
+
+def staff_token(client: Client, c: Container, *roles: str) -> str:
+    """A new staff account with ``roles``, created by the local admin, signed in."""
+    admin = admin_token(client, c)
+    phone = new_phone()
+    response = client.post("/v1/admin/staff", token=admin, json_body={"phone": phone, "roles": list(roles)})
+    assert response.status_code == 201, response.body
+    secret = pyotp.parse_uri(response.json["totp_uri"]).secret
+    c.clock.advance(seconds=31)  # type: ignore[attr-defined]  # a fresh TOTP step
+    return staff_login(client, c, phone, secret)
