@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -67,14 +67,12 @@ class Container:
         self.handlers.setdefault(event_type, []).append(handler)
 
 
-Subscriber = Callable[[Container], Iterable[tuple[type, EventHandler]]]
-_subscribers: list[Subscriber] = []
+def subscribe_handlers(container: Container) -> None:
+    """Which area reacts to which domain event, in the same transaction (see ``UnitOfWork``)."""
+    from .service_layer import earning
 
-
-def on_events(subscriber: Subscriber) -> Subscriber:
-    """Register a module's event handlers; every container built afterwards gets them."""
-    _subscribers.append(subscriber)
-    return subscriber
+    for event_type, handler in earning.identity_handlers(container):
+        container.subscribe(event_type, handler)
 
 
 def bootstrap(
@@ -109,9 +107,7 @@ def bootstrap(
         secrets=source,
         outbox=outbox,
     )
-    for subscriber in _subscribers:
-        for event_type, handler in subscriber(container):
-            container.subscribe(event_type, handler)
+    subscribe_handlers(container)
     return container
 
 

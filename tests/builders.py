@@ -90,3 +90,48 @@ def staff_token(client: Client, c: Container, *roles: str) -> str:
     secret = pyotp.parse_uri(response.json["totp_uri"]).secret
     c.clock.advance(seconds=31)  # type: ignore[attr-defined]  # a fresh TOTP step
     return staff_login(client, c, phone, secret)
+
+
+_event_ids = itertools.count(1)
+
+
+def post_event(
+    client: Client,
+    c: Container,
+    type_: str,
+    member_id: str,
+    data: dict | None = None,
+    *,
+    occurred_at: str | None = None,
+    event_id: str | None = None,
+    key_id: str | None = None,
+    secret: str | None = None,
+    timestamp: int | None = None,
+):
+    """Send a signed event as the shop would (API.md "Signed events")."""
+    import json
+
+    from chalicelib.domain.signing import sign
+
+    body = json.dumps(
+        {
+            "event_id": event_id or f"evt-{next(_event_ids)}",
+            "type": type_,
+            "member_id": member_id,
+            "occurred_at": occurred_at or c.now().isoformat(),
+            "data": data or {},
+        }
+    ).encode()
+    ts = str(timestamp if timestamp is not None else int(c.now().timestamp()))
+    key_id = key_id or c.settings.local_integration_key_id
+    signature = sign(secret or c.settings.local_integration_secret, ts, body)
+    return client.post(
+        "/v1/events",
+        body=body,
+        headers={
+            "content-type": "application/json",
+            "x-integration-key": key_id,
+            "x-timestamp": ts,
+            "x-signature": signature,
+        },
+    )

@@ -23,6 +23,7 @@ class SessionStarted:
 
     member_id: str
     at: datetime
+    can_earn: bool = True
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ProfileCompleted:
 
     member_id: str
     at: datetime
+    can_earn: bool = True
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 
 from .calendar import Month
 from .errors import RuleViolation
@@ -38,6 +39,7 @@ LotShares = tuple[tuple[str, int], ...]
 class PointsState:
     available: int = 0
     pending: int = 0
+    held: int = 0
     lifetime: int = 0
     lots: Mapping[str, int] = field(default_factory=dict)
 
@@ -46,8 +48,8 @@ class PointsState:
             raise ValueError("lots must be positive")
         if sum(self.lots.values()) != max(self.available, 0):
             raise ValueError("lots must add up to the available balance")
-        if self.pending < 0 or self.lifetime < 0:
-            raise ValueError("pending and lifetime cannot be negative")
+        if self.pending < 0 or self.held < 0 or self.lifetime < 0:
+            raise ValueError("pending, held and lifetime cannot be negative")
 
     @property
     def debt(self) -> int:
@@ -104,6 +106,37 @@ def debit(state: PointsState, points: int) -> tuple[PointsState, LotShares]:
     return replace(state, available=state.available - points, lots=lots), taken
 
 
+def hold(state: PointsState, points: int) -> tuple[PointsState, LotShares]:
+    """Reserve points for a checkout: they leave the lots (soonest first) until captured
+    or released; the shares say which lots to give them back to."""
+    spent, taken = debit(state, points)
+    return replace(spent, held=state.held + points), taken
+
+
+def capture(state: PointsState, points: int) -> PointsState:
+    """A held amount is spent for good."""
+    if not 0 < points <= state.held:
+        raise ValueError("capture must take a positive amount not above what is held")
+    return replace(state, held=state.held - points)
+
+
+def release_hold(state: PointsState, shares: LotShares) -> PointsState:
+    """Give held points back to the lots they came from (expiry applies as usual)."""
+    points = sum(share for _, share in shares)
+    if not 0 < points <= state.held:
+        raise ValueError("a release must return a positive amount not above what is held")
+    lots = dict(state.lots)
+    repay = min(points, state.debt)
+    remaining = points - repay
+    for month, share in sorted(shares):
+        if remaining == 0:
+            break
+        back = min(share, remaining)
+        lots[month] = lots.get(month, 0) + back
+        remaining -= back
+    return replace(state, available=state.available + points, held=state.held - points, lots=lots)
+
+
 def reverse(state: PointsState, points: int) -> tuple[PointsState, LotShares]:
     """Take back earned points after the return window: from the available balance first
     (soonest-expiring lots), the rest becomes debt; lifetime points go down too."""
@@ -143,3 +176,43 @@ def earliest_lot(state: PointsState) -> str | None:
 def stars_for(lifetime: int, thresholds: tuple[int, ...]) -> int:
     """Star level 0..5 from lifetime points (RULES.md 3.3)."""
     return max(bisect.bisect_right(thresholds, lifetime) - 1, 0)
+
+
+class EntryKind(StrEnum):
+    """Every way a member's points move. Each kind is issuance, a spend, an expiry, a
+    reversal, or a move between the member's own buckets (net zero)."""
+
+    EARN = "earn"  # issued, to available or to pending
+    RELEASE = "release"  # pending -> available after the return window
+    SPEND = "spend"  # draw, charity, points-only mall purchase
+    EXCHANGE = "exchange"  # into aibi
+    HOLD = "hold"  # available -> held at a mall checkout
+    CAPTURE = "capture"  # held -> spent
+    UNHOLD = "unhold"  # held -> available (payment failed or timed out)
+    EXPIRE = "expire"
+    REVERSE = "reverse"  # refund after the window (may create debt)
+    CANCEL = "cancel"  # refund inside the window: pending points cancelled
+    ADJUST = "adjust"  # staff correction: issued when positive, reversed when negative
+
+
+class Category(StrEnum):
+    ISSUED = "issued"
+    SPENT = "spent"
+    EXPIRED = "expired"
+    REVERSED = "reversed"
+    MOVED = "moved"
+
+
+def category(kind: EntryKind, total_delta: int) -> Category:
+    """RULES.md 6.2: issued - spent - expired - reversed = sum of all balances."""
+    if kind in (EntryKind.RELEASE, EntryKind.HOLD, EntryKind.UNHOLD):
+        return Category.MOVED
+    if kind is EntryKind.EARN:
+        return Category.ISSUED
+    if kind is EntryKind.ADJUST:
+        return Category.ISSUED if total_delta >= 0 else Category.REVERSED
+    if kind is EntryKind.EXPIRE:
+        return Category.EXPIRED
+    if kind in (EntryKind.REVERSE, EntryKind.CANCEL):
+        return Category.REVERSED
+    return Category.SPENT

@@ -7,7 +7,7 @@ import functools
 from chalice import Blueprint
 
 from ..domain import errors as e
-from ..service_layer import reviews, staff
+from ..service_layer import adjustments, reviews, staff
 from ..service_layer.reviews import ReviewKind
 from . import schemas as s
 from .authorizer import bearer
@@ -144,3 +144,29 @@ def read_audit(call: Call) -> s.AuditList:
     q = call.query
     page = staff.read_audit(call.c, day=q.day, target_id=q.target_id, limit=q.limit, cursor=q.cursor)
     return s.AuditList(entries=[s.AuditEntry(**vars(entry)) for entry in page.items], next_cursor=page.next_cursor)
+
+
+@route(
+    "/v1/admin/adjustments",
+    "POST",
+    access=staff_access("ops", "finance", "admin"),
+    status=201,
+    body=s.AdjustmentRequest,
+    response=s.Adjusted,
+    idempotent=True,
+    summary="Correct a member's points (ops) or aibi (finance) with a reason; a new ledger entry, audited",
+    errors=(e.NotFound, e.Forbidden, e.RuleViolation),
+)
+def adjust(call: Call) -> s.Adjusted:
+    assert call.principal is not None
+    body = call.body
+    outcome = adjustments.adjust(
+        call.c,
+        call.principal,
+        body.member_id,
+        points=body.points,
+        amount_fen=body.amount_fen,
+        reason=body.reason,
+        key=call.idempotency_key(),
+    )
+    return s.Adjusted(**outcome)

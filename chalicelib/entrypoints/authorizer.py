@@ -11,6 +11,8 @@ policy is a 403.
 
 from __future__ import annotations
 
+import re
+
 from chalice import AuthResponse, AuthRoute, Blueprint
 from chalice.app import AuthRequest
 
@@ -29,11 +31,15 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
+_PATH_PARAM = re.compile(r"{\w+}")
+
+
 def allowed_routes(principal: Principal) -> list[AuthRoute]:
+    """Every route this principal may call; path parameters become the policy's ``*``."""
     by_path: dict[str, list[str]] = {}
     for spec in ROUTES:
         if spec.access.needs_bearer and spec.access.allows(principal):
-            by_path.setdefault(spec.path, []).append(spec.method)
+            by_path.setdefault(_PATH_PARAM.sub("*", spec.path), []).append(spec.method)
     return [AuthRoute(path, sorted(methods)) for path, methods in sorted(by_path.items())]
 
 

@@ -191,7 +191,10 @@ def endpoint(
     idempotent: bool = False,
     produces: str = "application/json",
     authorizer: Any = None,
+    verify: Callable[[Call], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a route. ``verify`` runs on the raw request before the body is parsed
+    (signature checks must see the exact bytes)."""
     spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, produces)
     ROUTES.append(spec)
 
@@ -204,6 +207,8 @@ def endpoint(
                 if not access.allows(principal):
                     raise Forbidden()
                 call = Call(request=request, c=container(), principal=principal, path_params=path_params)
+                if verify is not None:
+                    verify(call)
                 if body is not None:
                     call.body = _parse_body(request, body)
                 elif request.raw_body and len(request.raw_body) > MAX_BODY_BYTES:

@@ -10,6 +10,7 @@ from chalice import Blueprint, Response
 
 from ..domain import errors as e
 from ..service_layer import members, reviews
+from ..service_layer import points_ledger as points_ledger_service
 from ..service_layer.members import MemberView, ReferralView
 from ..service_layer.reviews import ReviewKind, ReviewView
 from . import schemas as s
@@ -199,3 +200,33 @@ def get_certificate(call: Call) -> s.Review:
 )
 def close(call: Call) -> None:
     members.close_account(call.c, call.member_id, call.body.reason)
+
+
+@route(
+    "/v1/me/points/ledger",
+    "GET",
+    summary="The points statement, newest first",
+    query=s.ListQuery,
+    response=s.PointsLedger,
+)
+def points_ledger(call: Call) -> s.PointsLedger:
+    page = points_ledger_service.entries_page(call.c, call.member_id, call.query.limit, call.query.cursor)
+    return s.PointsLedger(
+        entries=[
+            s.PointsEntry(
+                id=item.entry_id,
+                kind=item.kind,
+                rule=item.rule,
+                points=int(item.points),
+                pending=int(item.pending_delta or 0),
+                held=int(item.held_delta or 0),
+                balance_after=int(item.balance_after),
+                pending_after=int(item.pending_after),
+                created_at=item.created_at,
+                expires_on=item.expires_on,
+                ref=item.ref,
+            )
+            for item in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )

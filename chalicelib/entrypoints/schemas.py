@@ -5,9 +5,9 @@ strings), query strings and responses. The OpenAPI document is generated from th
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Body(BaseModel):
@@ -282,3 +282,158 @@ class DevSms(Out):
 
 class DevSmsList(Out):
     messages: list[DevSms]
+
+
+# --- signed events ----------------------------------------------------------------------------
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Fen = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class OrderPaidData(Body):
+    order_id: Id
+    gross_fen: Fen
+    paid_fen: Fen
+
+
+class OrderRefundedData(Body):
+    order_id: Id
+    refund_fen: Annotated[int, Field(gt=0, le=10**12)]
+
+
+class EmptyData(Body):
+    pass
+
+
+class ContentPostedData(Body):
+    kind: Literal["review", "post", "reply"]
+
+
+class SurveyCompletedData(Body):
+    survey_id: Id
+
+
+class EventCheckedInData(Body):
+    event_id: Id
+
+
+class LectureGivenData(Body):
+    lecture_id: Id
+
+
+class GuidanceCommittedData(Body):
+    client_member_id: Id
+
+
+class _Event(Body):
+    event_id: Id
+    member_id: Id
+    occurred_at: AwareDatetime
+
+
+class OrderPaid(_Event):
+    type: Literal["order.paid"]
+    data: OrderPaidData
+
+
+class OrderRefunded(_Event):
+    type: Literal["order.refunded"]
+    data: OrderRefundedData
+
+
+class ChallengeWon(_Event):
+    type: Literal["challenge.won"]
+    data: EmptyData
+
+
+class ContentPosted(_Event):
+    type: Literal["content.posted"]
+    data: ContentPostedData
+
+
+class SurveyCompleted(_Event):
+    type: Literal["survey.completed"]
+    data: SurveyCompletedData
+
+
+class EventCheckedIn(_Event):
+    type: Literal["event.checked_in"]
+    data: EventCheckedInData
+
+
+class LectureGiven(_Event):
+    type: Literal["lecture.given"]
+    data: LectureGivenData
+
+
+class GuidanceCommitted(_Event):
+    type: Literal["guidance.committed"]
+    data: GuidanceCommittedData
+
+
+EVENT_TYPES = (
+    OrderPaid,
+    OrderRefunded,
+    ChallengeWon,
+    ContentPosted,
+    SurveyCompleted,
+    EventCheckedIn,
+    LectureGiven,
+    GuidanceCommitted,
+)
+
+
+class SignedEvent(RootModel[Annotated[Union[EVENT_TYPES], Field(discriminator="type")]]):  # noqa: UP007
+    """One event from a trusted system; ``type`` selects the shape of ``data``."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class EventAccepted(Out):
+    status: Literal["accepted", "duplicate"]
+
+
+# --- jobs and adjustments -----------------------------------------------------------------------
+class JobBody(Body):
+    period: Annotated[str | None, Field(max_length=16, description="YYYY-MM or YYYY-Qn")] = None
+    as_of: date | None = None
+    dry_run: bool = False
+
+
+class JobReport(Out):
+    model_config = ConfigDict(extra="allow")
+    job: str
+    duration_ms: float
+
+
+class AdjustmentRequest(Body):
+    member_id: Id
+    points: Annotated[int | None, Field(ge=-(10**9), le=10**9)] = None
+    amount_fen: Annotated[int | None, Field(ge=-(10**12), le=10**12)] = None
+    reason: Reason
+
+
+class Adjusted(Out):
+    adjustment_id: str
+    member_id: str
+    points: int | None
+    amount_fen: int | None
+    balance_after: int
+
+
+class PointsEntry(Out):
+    id: str
+    kind: str
+    rule: str | None
+    points: int = Field(description="change of the available balance")
+    pending: int = Field(description="change of pending points")
+    held: int = Field(description="change of held points")
+    balance_after: int
+    pending_after: int
+    created_at: datetime
+    expires_on: date | None
+    ref: str | None
+
+
+class PointsLedger(Out):
+    entries: list[PointsEntry]
+    next_cursor: str | None

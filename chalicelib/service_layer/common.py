@@ -17,7 +17,7 @@ from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.calendar import local_date
-from ..domain.errors import ConcurrentUpdate, IdempotencyKeyReused
+from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyReused
 
 T = TypeVar("T")
 
@@ -63,31 +63,35 @@ def remember(uow: UnitOfWork, c: Container, scope: str, key: str, print_: str, o
     )
 
 
-def _replay(scope: str, key: str, print_: str) -> dict[str, Any] | None:
-    pk, sk = _idempotency_key(scope, key)
-    try:
-        record = IdempotencyItem.get(pk, sk, consistent_read=True)
-    except IdempotencyItem.DoesNotExist:
+def _replay(scope: str, key: str, print_: str, reused: type[DomainError]) -> dict[str, Any] | None:
+    record = IdempotencyItem.get_or_none(*_idempotency_key(scope, key))
+    if record is None:
         return None
     if record.fingerprint != print_:
-        raise IdempotencyKeyReused()
+        raise reused()
     return dict(record.outcome)
 
 
-def idempotent(scope: str, key: str, print_: str, attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def idempotent(
+    scope: str,
+    key: str,
+    print_: str,
+    attempt: Callable[[], dict[str, Any]],
+    reused: type[DomainError] = IdempotencyKeyReused,
+) -> tuple[dict[str, Any], bool]:
     """``(outcome, replayed)``: the first outcome for this key, computed at most once.
 
     ``attempt`` must call ``remember`` inside its transaction. A retry (or a concurrent
     twin whose transaction lost) gets the stored outcome and writes nothing; the same
     key with a different request is ``IdempotencyKeyReused``.
     """
-    stored = _replay(scope, key, print_)
+    stored = _replay(scope, key, print_, reused)
     if stored is not None:
         return stored, True
     try:
         return retrying(attempt), False
     except DuplicateRequest:
-        stored = _replay(scope, key, print_)
+        stored = _replay(scope, key, print_, reused)
         if stored is None:  # the record must exist if its condition failed
             raise ConcurrentUpdate() from None
         return stored, True

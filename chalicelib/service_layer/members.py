@@ -189,7 +189,7 @@ def update_profile(
         uow = c.uow()
         if identity.profile_became_complete(before, after, member.profile_completed_at is not None):
             actions.append(MemberItem.profile_completed_at.set(now))
-            uow.emit(ProfileCompleted(member_id, now))
+            uow.emit(ProfileCompleted(member_id, now, can_earn=member.status == MemberStatus.ACTIVE))
         if not actions:
             return
         uow.update(member, actions, versioned=True)

@@ -301,7 +301,7 @@ def login(c: Container, phone_raw: str, code: str) -> MemberSession:
         uow = c.uow()
         otp.consume(uow, code_item)
         access, refresh = open_session(uow, c, member, now)
-        uow.emit(SessionStarted(member.member_id, now))
+        uow.emit(SessionStarted(member.member_id, now, can_earn=member.status == MemberStatus.ACTIVE))
         uow.commit()
         return MemberSession(member.member_id, access, refresh)
 

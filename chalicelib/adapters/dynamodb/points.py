@@ -32,6 +32,7 @@ class PointsBalanceItem(BaseItem):
     member_id = UnicodeAttribute()
     available = NumberAttribute(default=0)
     pending = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
     lifetime = NumberAttribute(default=0)
     lots = MapAttribute(default=dict)
     version = NumberAttribute(default=0)
@@ -50,10 +51,12 @@ class LotShare(MapAttribute):
 
 
 class PointsEntryItem(BaseItem):
-    """``MEMBER#<id>`` / ``PLEDGER#<ulid>``: one immutable change to the member's points.
+    """``MEMBER#<id>`` / ``PLEDGER#<balance version>#<n>``: one immutable change.
 
-    ``points`` changes ``available``, ``pending_delta`` changes ``pending`` and
-    ``lifetime_delta`` changes ``lifetime``; each balance equals the sum of its column.
+    ``points`` changes ``available``, ``pending_delta`` ``pending``, ``held_delta``
+    ``held`` and ``lifetime_delta`` ``lifetime``; each balance equals the sum of its
+    column. The sort key follows the balance item's version, so the ledger reads in the
+    exact order the balance changed.
     """
 
     entry_id = UnicodeAttribute()
@@ -62,9 +65,11 @@ class PointsEntryItem(BaseItem):
     rule = UnicodeAttribute(null=True)
     points = NumberAttribute()
     pending_delta = NumberAttribute(default=0)
+    held_delta = NumberAttribute(default=0)
     lifetime_delta = NumberAttribute(default=0)
     balance_after = NumberAttribute()
     pending_after = NumberAttribute()
+    held_after = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     expires_on = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)
@@ -105,6 +110,7 @@ class OrderItem(BaseItem):
     paid_at = UTCDateTimeAttribute()
     release_on = UnicodeAttribute()
     own_points = NumberAttribute(default=0)
+    own_multiplier = NumberAttribute(default=1)
     own_rule = UnicodeAttribute(null=True)
     referrer_id = UnicodeAttribute(null=True)
     referral_points = NumberAttribute(default=0)
@@ -140,3 +146,14 @@ class OnceItem(BaseItem):
     rule = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     ref = UnicodeAttribute(null=True)
+
+
+class ActivityItem(BaseItem):
+    """``MEMBER#<id>`` / ``LECTURE#<lecture id>`` or ``GUIDANCE#<client id>#<YYYY-MM>``:
+    a nutritionist's recorded public lecture or month of guidance (guide evaluation)."""
+
+    member_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # "lecture" | "guidance"
+    ref = UnicodeAttribute()
+    month = UnicodeAttribute()
+    at = UTCDateTimeAttribute()

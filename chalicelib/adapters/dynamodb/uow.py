@@ -77,6 +77,7 @@ class UnitOfWork:
         self._operations: list[_Operation] = []
         self._events: list[Any] = []
         self._keys: set[tuple[str, str]] = set()
+        self._shared: dict[Any, Any] = {}
         self.committed = False
 
     # --- writes ------------------------------------------------------------------------
@@ -149,6 +150,14 @@ class UnitOfWork:
     def emit(self, event: Any) -> None:
         self._events.append(event)
 
+    def shared(self, key: Any, factory: Callable[[], Any]) -> Any:
+        """One object per key for this unit of work (e.g. one member's points state that
+        several handlers change); objects with a ``flush(uow)`` method are flushed once,
+        after the events are dispatched and before the transaction is sent."""
+        if key not in self._shared:
+            self._shared[key] = factory()
+        return self._shared[key]
+
     @property
     def size(self) -> int:
         return len(self._operations)
@@ -166,6 +175,10 @@ class UnitOfWork:
         if self.committed:
             raise RuntimeError("a unit of work commits once")
         self._dispatch_events()
+        for value in list(self._shared.values()):
+            flush = getattr(value, "flush", None)
+            if flush is not None:
+                flush(self)
         self.committed = True
         if not self._operations:
             return

@@ -1,0 +1,79 @@
+"""``POST /v1/admin/jobs/{job}`` and the schedules that run the same jobs.
+
+A schedule runs with the default period/date; invoked from the Lambda console with
+``{"period"?, "as_of"?, "dry_run"?}`` the same function runs that instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Cron
+from chalice.app import CloudWatchEvent
+
+from ..adapters.observability import logger
+from ..bootstrap import container
+from ..service_layer import jobs
+from . import schemas as s
+from .authorizer import bearer
+from .http import Call, endpoint
+from .http import staff as staff_access
+
+jobs_api = Blueprint(__name__)
+schedules = Blueprint(__name__)
+
+
+@endpoint(
+    jobs_api,
+    "/v1/admin/jobs/{job}",
+    "POST",
+    tag="staff",
+    authorizer=bearer,
+    access=staff_access("ops", "finance", "admin"),
+    body=s.JobBody,
+    response=s.JobReport,
+    summary="Run a job by hand for an explicit period or as-of date, or as a dry run (writes nothing)",
+    errors=(jobs.UnknownJob, jobs.InvalidJobRequest),
+)
+def run_job(call: Call, job: str) -> s.JobReport:
+    body = call.body
+    request = jobs.JobRequest(period=body.period, as_of=body.as_of, dry_run=body.dry_run)
+    return s.JobReport(**jobs.run(call.c, job, request, actor=call.principal))
+
+
+class ScheduledOrConsoleEvent(CloudWatchEvent):
+    """A scheduled event, or the JSON an operator typed in the console: both are fine."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        self.detail = event_dict.get("detail") or {}
+        self.detail_type = event_dict.get("detail-type", "")
+        for name in ("version", "account", "region", "source", "time"):
+            setattr(self, name, event_dict.get(name, ""))
+        self.event_id = event_dict.get("id", "")
+        self.resources = event_dict.get("resources", [])
+
+
+def _console_request(event: CloudWatchEvent) -> jobs.JobRequest:
+    """EventBridge's own event means "the default period"; anything else is an operator's
+    ``{"period"?, "as_of"?, "dry_run"?}`` and is validated like the HTTP body."""
+    raw = event.to_dict()
+    if raw.get("source") == "aws.events":
+        return jobs.JobRequest()
+    return jobs.parse_request(raw)
+
+
+def _scheduled(name: str, cron: Cron) -> None:
+    def handler(event: CloudWatchEvent) -> dict[str, Any]:
+        report = jobs.run(container(), name, _console_request(event))
+        logger.info("scheduled job finished", extra={"job": name})
+        return report
+
+    handler.__name__ = name.replace("-", "_")
+    wrapped = schedules.schedule(cron, name=name, description=jobs.JOBS[name].description)(handler)
+    wrapped.event_class = ScheduledOrConsoleEvent
+
+
+# Asia/Shanghai is UTC+8: 00:10 in Shanghai is 16:10 UTC the day before.
+_scheduled("release-pending", Cron(10, 16, "*", "*", "?", "*"))
+_scheduled("expire-points", Cron(20, 16, "*", "*", "?", "*"))
+_scheduled("reconcile", Cron(0, 21, "*", "*", "?", "*"))

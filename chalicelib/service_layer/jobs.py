@@ -1,0 +1,158 @@
+"""The job registry: one function per job, run the same way by the schedule, by the
+console (Lambda invoked with ``{"period"?, "as_of"?, "dry_run"?}``) and by
+``POST /v1/admin/jobs/{job}``. A bad period or date is a clear ``invalid_job_request``
+before anything runs; a run by a person is audited with its report's headline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..adapters.observability import logger
+from ..adapters.tokens import Principal
+from ..bootstrap import Container
+from ..domain.calendar import Month, PeriodError, Quarter, local_date
+from ..domain.errors import NotFound, RuleViolation
+from . import points_jobs
+from .common import audit
+
+
+class InvalidJobRequest(RuleViolation):
+    """The period or the as-of date does not fit the job."""
+
+    code = "invalid_job_request"
+
+
+class UnknownJob(NotFound):
+    """No job has this name."""
+
+    code = "unknown_job"
+    default_message = "No job has this name."
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    period: str | None = None
+    as_of: date | None = None
+    dry_run: bool = False
+
+
+JobFunction = Callable[[Container, JobRequest], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobFunction
+    period: str | None  # "month" | "quarter" | None (as_of only)
+    description: str
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, description: str, period: str | None = None) -> Callable[[JobFunction], JobFunction]:
+    def register(function: JobFunction) -> JobFunction:
+        JOBS[name] = Job(name, function, period, description)
+        return function
+
+    return register
+
+
+def parse_request(raw: dict[str, Any]) -> JobRequest:
+    """``{"period"?, "as_of"?, "dry_run"?}`` from a console event or an HTTP body."""
+    unknown = set(raw) - {"period", "as_of", "dry_run"}
+    if unknown:
+        raise InvalidJobRequest(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    period, as_of, dry_run = raw.get("period"), raw.get("as_of"), raw.get("dry_run", False)
+    if period is not None and not isinstance(period, str):
+        raise InvalidJobRequest("period must be a string.")
+    if not isinstance(dry_run, bool):
+        raise InvalidJobRequest("dry_run must be true or false.")
+    if as_of is not None:
+        try:
+            as_of = date.fromisoformat(as_of) if isinstance(as_of, str) else None
+        except ValueError:
+            as_of = None
+        if as_of is None:
+            raise InvalidJobRequest("as_of must be a date YYYY-MM-DD.")
+    return JobRequest(period=period, as_of=as_of, dry_run=dry_run)
+
+
+def _check_period(spec: Job, request: JobRequest) -> None:
+    if spec.period is None:
+        if request.period is not None:
+            raise InvalidJobRequest(f"{spec.name} takes an as_of date, not a period.")
+        return
+    if request.period is None:
+        return
+    try:
+        (Month if spec.period == "month" else Quarter).parse(request.period)
+    except PeriodError as exc:
+        expected = "YYYY-MM" if spec.period == "month" else "YYYY-Qn"
+        raise InvalidJobRequest(f"{spec.name} needs a period {expected}; got {request.period!r}.") from exc
+
+
+def run(c: Container, name: str, request: JobRequest, actor: Principal | None = None) -> dict[str, Any]:
+    spec = JOBS.get(name)
+    if spec is None:
+        raise UnknownJob()
+    _check_period(spec, request)
+    started = time.perf_counter()
+    logger.info(
+        "job start",
+        extra={
+            "job": name,
+            "period": request.period,
+            "dry_run": request.dry_run,
+            "as_of": request.as_of.isoformat() if request.as_of else None,
+        },
+    )
+    report = spec.run(c, request)
+    report = {"job": name, **report, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+    logger.info("job done", extra={"job": name, "report": {k: v for k, v in report.items() if not isinstance(v, list)}})
+    if actor is not None:
+        uow = c.uow()
+        headline = {k: v for k, v in report.items() if isinstance(v, str | int | float | bool) or v is None}
+        audit(
+            uow,
+            c,
+            actor,
+            f"job.{name}",
+            "job",
+            name,
+            None,
+            {
+                "request": {
+                    "period": request.period,
+                    "as_of": request.as_of.isoformat() if request.as_of else None,
+                    "dry_run": request.dry_run,
+                }
+            },
+            headline,
+        )
+        uow.commit()
+    return report
+
+
+def today(c: Container, request: JobRequest) -> date:
+    return request.as_of or local_date(c.now())
+
+
+@job("release-pending", "Make purchase points available after the return window")
+def _release_pending(c: Container, request: JobRequest) -> dict[str, Any]:
+    return points_jobs.release_pending(c, today(c, request), request.dry_run)
+
+
+@job("expire-points", "Expire lots whose month has ended; release stale holds")
+def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
+    return points_jobs.expire_points(c, today(c, request), request.dry_run)
+
+
+@job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identity")
+def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
+    return {"points": points_jobs.reconcile_points(c)}
