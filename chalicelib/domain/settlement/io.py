@@ -28,12 +28,13 @@ import numpy as np
 from ..rules import RULES_VERSION, SettlementRules
 from .engine import check_kind_and_period, requested_components, settle
 from .errors import (
+    DuplicateMemberError,
     InvalidFieldError,
     NegativeVolumeError,
     UnknownReferrerError,
     UnknownVolumeMemberError,
 )
-from .model import INT64_MAX, ComponentAward, SettlementInput, SettlementResult
+from .model import INT64_MAX, ComponentAward, SettlementInput, SettlementResult, first_duplicate
 
 INPUT_KEYS = frozenset({"kind", "period", "members", "volumes_fen", "components", "max_payout_ratio"})
 REQUIRED_INPUT_KEYS = frozenset({"kind", "period", "members", "volumes_fen"})
@@ -144,7 +145,8 @@ def input_from_json(document: object) -> SettlementRequest:
         i = _first(ids, lambda v: not (type(v) is str and v))
         raise InvalidFieldError(f"members[{i}]: id must be a non-empty string, not {ids[i]!r}")
     index = {member_id: i for i, member_id in enumerate(ids)}
-    # A duplicate id is reported by from_arrays; the index then maps it to its last member.
+    if len(index) != len(ids):
+        raise DuplicateMemberError(f"member id {first_duplicate(ids)!r} appears more than once")
     referrers = [m["referrer"] for m in members]
     if not all(r is None or type(r) is str for r in referrers):
         i = _first(referrers, lambda r: not (r is None or type(r) is str))
