@@ -48,8 +48,8 @@ KIND_COMPONENTS: dict[str, tuple[str, ...]] = {
 }
 BP_PER_UNIT = 10_000  # basis points in a whole
 _PERIOD_FORMATS = {
-    MONTHLY: (re.compile(r"\d{4}-(0[1-9]|1[0-2])"), "YYYY-MM"),
-    QUARTERLY: (re.compile(r"\d{4}-Q[1-4]"), "YYYY-Qn"),
+    MONTHLY: (re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])"), "YYYY-MM"),
+    QUARTERLY: (re.compile(r"[0-9]{4}-Q[1-4]"), "YYYY-Qn"),
 }
 
 
@@ -245,7 +245,7 @@ def check_rules(rules: SettlementRules) -> None:
 
 
 def check_kind_and_period(kind: object, period: object) -> None:
-    if kind not in KIND_COMPONENTS:
+    if not isinstance(kind, str) or kind not in KIND_COMPONENTS:
         raise InvalidKindError(f"kind must be 'monthly' or 'quarterly', not {kind!r}")
     pattern, shape = _PERIOD_FORMATS[kind]  # type: ignore[index]
     if not isinstance(period, str) or not pattern.fullmatch(period):
@@ -284,7 +284,6 @@ def _as_ratio(value: object) -> Fraction:
 def settle(
     inp: SettlementInput,
     rules: SettlementRules,
-    *,
     kind: str,
     period: str,
     components: Iterable[str] | None = None,

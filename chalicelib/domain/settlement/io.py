@@ -17,15 +17,17 @@ per-component figures a settlement report needs. Exact fractions are written as
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
-from ..rules import RULES_VERSION, SettlementRules
+from ..rules import SettlementRules
 from .engine import check_kind_and_period, requested_components, settle
 from .errors import (
     DuplicateMemberError,
@@ -38,7 +40,8 @@ from .model import INT64_MAX, ComponentAward, SettlementInput, SettlementResult,
 
 INPUT_KEYS = frozenset({"kind", "period", "members", "volumes_fen", "components", "max_payout_ratio"})
 REQUIRED_INPUT_KEYS = frozenset({"kind", "period", "members", "volumes_fen"})
-MEMBER_KEYS = frozenset({"id", "referrer", "stars", "guide_tier", "registered_at"})
+MEMBER_FIELDS = ("id", "referrer", "stars", "guide_tier", "registered_at")
+MEMBER_KEYS = frozenset(MEMBER_FIELDS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -54,18 +57,18 @@ class SettlementRequest:
     max_payout_ratio: Fraction | None
 
 
-def _is_int(value: object) -> bool:
-    return type(value) is int  # bool is a subclass of int and is refused on purpose
-
-
 def _first(items: Sequence[Any], bad: Callable[[Any], bool]) -> int:
     return next(i for i, item in enumerate(items) if bad(item))
 
 
-def _int_field(members: Sequence[dict], ids: Sequence[str], name: str) -> np.ndarray:
-    values = [m[name] for m in members]
-    if not all(map(_is_int, values)):
-        i = _first(values, lambda v: not _is_int(v))
+def _types_within(values: Sequence[Any], allowed: set[type]) -> bool:
+    """True when every value's exact type is allowed (so ``True`` is not an ``int``)."""
+    return set(map(type, values)) <= allowed
+
+
+def _int_column(values: Sequence[Any], ids: Sequence[str], name: str) -> np.ndarray:
+    if not _types_within(values, {int}):
+        i = _first(values, lambda v: type(v) is not int)
         raise InvalidFieldError(f"member {ids[i]!r}: {name} must be an integer, not {values[i]!r}")
     try:
         column = np.array(values, dtype=np.int64)
@@ -78,22 +81,24 @@ def _int_field(members: Sequence[dict], ids: Sequence[str], name: str) -> np.nda
     return column
 
 
-def _registration_times(members: Sequence[dict], ids: Sequence[str]) -> np.ndarray:
+def _registration_times(texts: Sequence[Any], ids: Sequence[str]) -> np.ndarray:
     """Microseconds since the epoch of each ``registered_at`` (ISO 8601 with an offset)."""
-    texts = [m["registered_at"] for m in members]
-    if not all(type(t) is str for t in texts):
+    if not _types_within(texts, {str}):
         i = _first(texts, lambda t: type(t) is not str)
         raise InvalidFieldError(f"member {ids[i]!r}: registered_at must be a string, not {texts[i]!r}")
     try:
-        times = [datetime.fromisoformat(t) for t in texts]
+        times = list(map(datetime.fromisoformat, texts))
     except ValueError:
         i = _first(texts, _not_iso)
         raise InvalidFieldError(f"member {ids[i]!r}: registered_at {texts[i]!r} is not an ISO 8601 "
                                 "time") from None
-    if any(t.tzinfo is None for t in times):
-        i = _first(times, lambda t: t.tzinfo is None)
+    if None in map(datetime.utcoffset, times):
+        i = _first(times, lambda t: t.utcoffset() is None)
         raise InvalidFieldError(f"member {ids[i]!r}: registered_at {texts[i]!r} needs a UTC offset")
-    return np.array([(t - _EPOCH) // _MICROSECOND for t in times], dtype=np.int64)
+    # exact integer microseconds, computed without a Python-level call per member
+    since_epoch = map(operator.sub, times, repeat(_EPOCH))
+    return np.fromiter(map(operator.floordiv, since_epoch, repeat(_MICROSECOND)), dtype=np.int64,
+                       count=len(times))
 
 
 def _not_iso(text: str) -> bool:
@@ -104,20 +109,21 @@ def _not_iso(text: str) -> bool:
     return False
 
 
-def _check_members(members: object) -> list[dict]:
+def _member_columns(members: object) -> tuple[list[Any], ...]:
+    """The five member fields as five lists, after checking every member has exactly them."""
     if not isinstance(members, list):
         raise InvalidFieldError("members must be a list")
-    if not all(type(m) is dict for m in members):
+    if not _types_within(members, {dict}):
         i = _first(members, lambda m: type(m) is not dict)
         raise InvalidFieldError(f"members[{i}] must be an object, not {members[i]!r}")
-    if not all(m.keys() == MEMBER_KEYS for m in members):
+    if not all(map(operator.eq, map(dict.keys, members), repeat(MEMBER_KEYS))):
         i = _first(members, lambda m: m.keys() != MEMBER_KEYS)
         missing = sorted(MEMBER_KEYS - members[i].keys())
         unknown = sorted(members[i].keys() - MEMBER_KEYS)
         label = f"member {members[i]['id']!r}" if type(members[i].get("id")) is str else f"members[{i}]"
         problem = f"misses {', '.join(missing)}" if missing else f"has unknown field {', '.join(unknown)}"
         raise InvalidFieldError(f"{label} {problem}")
-    return members
+    return tuple(list(map(operator.itemgetter(name), members)) for name in MEMBER_FIELDS)
 
 
 def input_from_json(document: object) -> SettlementRequest:
@@ -139,31 +145,32 @@ def input_from_json(document: object) -> SettlementRequest:
         components = requested_components(kind, components)
     max_payout_ratio = _ratio(document.get("max_payout_ratio"))
 
-    members = _check_members(document["members"])
-    ids = [m["id"] for m in members]
-    if not all(type(i) is str and i for i in ids):
+    ids, referrers, stars, tiers, registered_at = _member_columns(document["members"])
+    n = len(ids)
+    if not _types_within(ids, {str}) or "" in ids:
         i = _first(ids, lambda v: not (type(v) is str and v))
         raise InvalidFieldError(f"members[{i}]: id must be a non-empty string, not {ids[i]!r}")
-    index = {member_id: i for i, member_id in enumerate(ids)}
-    if len(index) != len(ids):
+    index: dict[str | None, int] = dict(zip(ids, range(n), strict=True))
+    if len(index) != n:
         raise DuplicateMemberError(f"member id {first_duplicate(ids)!r} appears more than once")
-    referrers = [m["referrer"] for m in members]
-    if not all(r is None or type(r) is str for r in referrers):
+    if not _types_within(referrers, {str, type(None)}):
         i = _first(referrers, lambda r: not (r is None or type(r) is str))
         raise InvalidFieldError(f"member {ids[i]!r}: referrer must be a member id or null, "
                                 f"not {referrers[i]!r}")
-    parent = np.array([-1 if r is None else index.get(r, -2) for r in referrers], dtype=np.int64)
-    if parent.size and int(parent.min()) == -2:
+    index[None] = -1  # no referrer; unknown ones come out as -2
+    parent = np.fromiter(map(index.get, referrers, repeat(-2)), dtype=np.int64, count=n)
+    del index[None]
+    if n and int(parent.min()) == -2:
         i = int(np.argmin(parent))
         raise UnknownReferrerError(f"member {ids[i]!r} has unknown referrer {referrers[i]!r}")
 
-    volumes = _volumes(document["volumes_fen"], index, len(ids))
+    volumes = _volumes(document["volumes_fen"], index, n)
     inp = SettlementInput.from_arrays(
         parent=parent,
-        stars=_int_field(members, ids, "stars"),
-        guide_tier=_int_field(members, ids, "guide_tier"),
+        stars=_int_column(stars, ids, "stars"),
+        guide_tier=_int_column(tiers, ids, "guide_tier"),
         volumes_fen=volumes,
-        registration_order=_registration_times(members, ids),
+        registration_order=_registration_times(registered_at, ids),
         member_ids=ids,
     )
     return SettlementRequest(inp, kind, period, components, max_payout_ratio)
@@ -182,26 +189,28 @@ def _ratio(value: object) -> Fraction | None:
     return ratio
 
 
-def _volumes(volumes: object, index: Mapping[str, int], n: int) -> np.ndarray:
+def _volumes(volumes: object, index: Mapping[str | None, int], n: int) -> np.ndarray:
     if not isinstance(volumes, dict):
         raise InvalidFieldError("volumes_fen must be an object of member id -> fen")
     keys = list(volumes)
     values = list(volumes.values())
-    if not all(map(_is_int, values)):
-        i = _first(values, lambda v: not _is_int(v))
+    if not _types_within(values, {int}):
+        i = _first(values, lambda v: type(v) is not int)
         raise InvalidFieldError(f"volumes_fen[{keys[i]!r}] must be an integer of fen, not {values[i]!r}")
-    positions = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
+    positions = np.fromiter(map(index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
     if positions.size and int(positions.min()) < 0:
         i = int(np.argmin(positions))
         raise UnknownVolumeMemberError(f"volumes_fen names unknown member {keys[i]!r}")
-    if any(v < 0 for v in values):
-        i = _first(values, lambda v: v < 0)
+    try:
+        fen = np.array(values, dtype=np.int64)
+    except OverflowError:
+        i = _first(values, lambda v: not -INT64_MAX <= v <= INT64_MAX)
+        raise InvalidFieldError(f"member {keys[i]!r} has volume {values[i]} fen, beyond 2**63 - 1") from None
+    if fen.size and int(fen.min()) < 0:
+        i = int(np.argmin(fen))
         raise NegativeVolumeError(f"member {keys[i]!r} has negative volume {values[i]} fen")
-    if any(v > INT64_MAX for v in values):
-        i = _first(values, lambda v: v > INT64_MAX)
-        raise InvalidFieldError(f"member {keys[i]!r} has volume {values[i]} fen, beyond 2**63 - 1")
     column = np.zeros(n, dtype=np.int64)
-    column[positions] = np.array(values, dtype=np.int64)
+    column[positions] = fen
     return column
 
 
@@ -287,7 +296,6 @@ def report(result: SettlementResult) -> dict[str, Any]:
     return {
         "kind": result.kind,
         "period": result.period,
-        "rules_version": RULES_VERSION,
         "members": result.inp.n,
         "components_requested": list(result.components_requested),
         "components_used": list(result.components_used),

@@ -40,6 +40,8 @@ def _int_column(name: str, values: Any, n: int | None) -> np.ndarray:
         raise InvalidFieldError(f"{name} must hold integers, not {array.dtype}")
     if n is not None and array.size != n:
         raise InvalidFieldError(f"{name} has {array.size} entries for {n} members")
+    if array.dtype == np.uint64 and array.size and int(array.max()) > INT64_MAX:
+        raise InvalidFieldError(f"{name} holds values beyond 2**63 - 1")
     return array.astype(np.int64, copy=False)
 
 
@@ -88,6 +90,8 @@ class SettlementInput:
         if ids is not None:
             if len(ids) != n:
                 raise InvalidFieldError(f"member_ids has {len(ids)} entries for {n} members")
+            if not set(map(type, ids)) <= {str}:
+                raise InvalidFieldError("member_ids must be strings")
             if len(set(ids)) != n:
                 raise DuplicateMemberError(f"member id {first_duplicate(ids)!r} appears more than once")
 

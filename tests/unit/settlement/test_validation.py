@@ -58,6 +58,8 @@ def _with_member(**fields):
         (_doc(kind="quarterly", period="2026-10"), InvalidPeriodError, "YYYY-Qn"),
         (_doc(kind="quarterly", period="2026-Q5"), InvalidPeriodError, "YYYY-Qn"),
         (_doc(kind="weekly"), InvalidKindError, "weekly"),
+        (_doc(kind=["monthly"]), InvalidKindError, "monthly"),
+        (_doc(period="\u0662\u0660\u0662\u0666-10"), InvalidPeriodError, "YYYY-MM"),
         (_doc(components=["q1"]), InvalidComponentError, "not part of a monthly"),
         (_doc(components=["bonus"]), InvalidComponentError, "unknown"),
         (_doc(components="small_group"), InvalidFieldError, "list"),
@@ -109,6 +111,9 @@ def test_members_missing_from_volumes_have_volume_zero_and_an_empty_input_settle
         ({"guide_tier": [0, -1]}, InvalidFieldError),
         ({"member_ids": ["x", "x"]}, DuplicateMemberError),
         ({"parent": [[-1, 0]]}, InvalidFieldError),
+        ({"volumes_fen": np.array([0, 2**64 - 1], dtype=np.uint64)}, InvalidFieldError),
+        ({"member_ids": [1, 2]}, InvalidFieldError),
+        ({"stars": [True, False]}, InvalidFieldError),
     ],
 )
 def test_columns_are_validated_too(columns, error):
@@ -132,6 +137,5 @@ def test_the_cap_defaults_to_the_rules_and_accepts_exact_fractions():
     assert run_json(doc, capped)["report"]["scale_factor"] == "1/2"
     inp = SettlementInput.from_arrays(parent=[-1, 0, 0], stars=[1, 0, 0], guide_tier=[0, 0, 0],
                                       volumes_fen=[0, 300, 200])
-    result = settle(inp, SettlementRules(), kind="monthly", period="2026-10",
-                    max_payout_ratio=Fraction(1, 250))
+    result = settle(inp, SettlementRules(), "monthly", "2026-10", max_payout_ratio=Fraction(1, 250))
     assert result.scale_factor == Fraction(1, 5) and result.rewards_fen == 2
