@@ -37,7 +37,7 @@ from .errors import (
     InvalidPeriodError,
     InvalidRulesError,
 )
-from .model import INT64_MAX, ComponentAward, SettlementInput, SettlementResult
+from .model import INT64_MAX, ComponentAward, SettlementInput, SettlementResult, exact_sum
 from .tree import largest_child, marked_forest
 
 MONTHLY = "monthly"
@@ -150,7 +150,7 @@ def pool_share(ctx: _Context, component: str) -> ComponentAward:
     members = np.flatnonzero(ctx.eligible & (ctx.largest_volume >= threshold))
     volume = ctx.largest_volume[members]
     weight = volume // unit
-    total_weight = int(weight.sum())
+    total_weight = exact_sum(weight)
     if total_weight > 0:
         computed = floor_mul_div(weight, pool, total_weight)
     else:

@@ -32,6 +32,15 @@ from .tree import CycleInForestError, Forest, build_forest
 INT64_MAX = int(np.iinfo(np.int64).max)
 
 
+def exact_sum(values: np.ndarray) -> int:
+    """The exact sum of non-negative integers: int64 when it provably fits, Python ints otherwise."""
+    if values.size == 0:
+        return 0
+    if int(values.max()) <= INT64_MAX // values.size:
+        return int(values.sum())
+    return sum(values.tolist())
+
+
 def _int_column(name: str, values: Any, n: int | None) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
@@ -148,7 +157,7 @@ class SettlementInput:
 
     @cached_property
     def total_volume_fen(self) -> int:
-        return int(self.volumes_fen.sum())
+        return exact_sum(self.volumes_fen)
 
     def with_volumes(self, volumes_fen: Any) -> SettlementInput:
         """The same members and tree with another period's volumes (the forest is reused)."""
@@ -222,11 +231,11 @@ class ComponentAward:
 
     @property
     def computed_total_fen(self) -> int:
-        return int(self.computed_fen.sum())
+        return exact_sum(self.computed_fen)
 
     @property
     def total_fen(self) -> int:
-        return int(self.amount_fen.sum())
+        return exact_sum(self.amount_fen)
 
     @property
     def remainder_fen(self) -> int:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 
-from chalicelib.domain.settlement import input_from_json, result_to_json, settle
+from chalicelib.domain.settlement import input_from_json, result_to_json, run_json, settle
 from chalicelib.domain.settlement.tree import largest_child
 
-from .builders import rewards_by_key
+from .builders import document, member, rewards_by_key
 from .reference import reference_settle
 from .strategies import forests, settlement_rules
 
@@ -50,3 +51,18 @@ def test_every_largest_group_matches_the_reference_tie_rule(doc):
     largest = largest_child(inp.forest, group_volume, inp.registration_rank)
     found = {inp.ids[m]: inp.ids[c] for m, c in enumerate(largest.tolist()) if c >= 0}
     assert found == expected.largest_group
+
+
+@pytest.mark.parametrize("kind", ["monthly", "quarterly"])
+def test_volumes_too_large_for_int64_products_stay_exact(kind):
+    # T = 2**62 + 3: rate * T and pool * weight overflow int64, so the engine must switch to
+    # Python integers and still agree with the Fraction reference to the fen.
+    members = [member("top", tier=5), member("n", "top", tier=3), member("a", "n", stars=0),
+               member("b", "n", stars=0), member("c", "top", stars=0)]
+    volumes = {"a": 2**61 + 1, "b": 2**60 + 1, "c": 2**60 + 1}
+    doc = document(members, volumes, kind=kind, max_payout_ratio=0.001)
+    expected = reference_settle(doc)
+    out = run_json(doc)
+    assert rewards_by_key(out) == expected.rewards
+    assert out["totals"]["rewards_fen"] == expected.rewards_fen
+    assert max(expected.computed.values()) > 2**53  # beyond what a float could hold exactly
