@@ -1,0 +1,1 @@
+"""Settlement simulation: generated member populations run through the real settlement engine."""
