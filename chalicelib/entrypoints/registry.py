@@ -11,10 +11,26 @@ from .identity_api import identity_api
 from .jobs_api import jobs_api, schedules
 from .member_api import member_api
 from .meta_api import dev_api, meta_api
+from .ops_api import ops_api
+from .shop_api import shop_api
+from .wallet_api import wallet_api
 
 
 def register_all(app: Chalice, *, local: bool) -> None:
-    for blueprint in (auth, meta_api, identity_api, member_api, admin_api, events_api, jobs_api, schedules):
+    blueprints = (
+        auth,
+        meta_api,
+        identity_api,
+        member_api,
+        wallet_api,
+        admin_api,
+        ops_api,
+        events_api,
+        shop_api,
+        jobs_api,
+        schedules,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if local:
         app.register_blueprint(dev_api)

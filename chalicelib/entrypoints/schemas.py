@@ -370,24 +370,6 @@ class GuidanceCommitted(_Event):
     data: GuidanceCommittedData
 
 
-EVENT_TYPES = (
-    OrderPaid,
-    OrderRefunded,
-    ChallengeWon,
-    ContentPosted,
-    SurveyCompleted,
-    EventCheckedIn,
-    LectureGiven,
-    GuidanceCommitted,
-)
-
-
-class SignedEvent(RootModel[Annotated[Union[EVENT_TYPES], Field(discriminator="type")]]):  # noqa: UP007
-    """One event from a trusted system; ``type`` selects the shape of ``data``."""
-
-    model_config = ConfigDict(strict=True)
-
-
 class EventAccepted(Out):
     status: Literal["accepted", "duplicate"]
 
@@ -437,3 +419,319 @@ class PointsEntry(Out):
 class PointsLedger(Out):
     entries: list[PointsEntry]
     next_cursor: str | None
+
+
+class PaymentResultData(Body):
+    order_id: Id
+
+
+class PaymentSucceeded(_Event):
+    type: Literal["payment.succeeded"]
+    data: PaymentResultData
+
+
+class PaymentFailed(_Event):
+    type: Literal["payment.failed"]
+    data: PaymentResultData
+
+
+EVENT_TYPES = (
+    OrderPaid,
+    OrderRefunded,
+    ChallengeWon,
+    ContentPosted,
+    SurveyCompleted,
+    EventCheckedIn,
+    LectureGiven,
+    GuidanceCommitted,
+    PaymentSucceeded,
+    PaymentFailed,
+)
+
+
+class SignedEvent(RootModel[Annotated[Union[EVENT_TYPES], Field(discriminator="type")]]):  # noqa: UP007
+    """One event from a trusted system; ``type`` selects the shape of ``data``."""
+
+    model_config = ConfigDict(strict=True)
+
+
+# --- wallet ------------------------------------------------------------------------------------------
+PositiveFen = Annotated[int, Field(gt=0, le=10**12)]
+
+
+class WalletEntry(Out):
+    id: str
+    kind: str
+    amount_fen: int = Field(description="change of the spendable balance")
+    held_fen: int = Field(description="change of the held amount")
+    balance_after_fen: int
+    held_after_fen: int
+    created_at: datetime
+    ref: str | None
+
+
+class WalletLedger(Out):
+    entries: list[WalletEntry]
+    next_cursor: str | None
+
+
+class ExchangeRequest(Body):
+    points: Annotated[int, Field(gt=0, le=10**9)]
+
+
+class Exchanged(Out):
+    points_debited: int
+    aibi_credited_fen: int
+    exchange_id: str
+
+
+class ExchangeWindowRequest(Body):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    max_points_per_member: Annotated[int | None, Field(gt=0, le=10**9)] = None
+
+
+class ExchangeWindowOut(Out):
+    window_id: str
+    starts_at: datetime
+    ends_at: datetime
+    max_points_per_member: int | None
+
+
+class PayoutAccountRequest(Body):
+    kind: Literal["bank", "alipay"]
+    account: Annotated[str, Field(min_length=3, max_length=64)]
+    holder: Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class PayoutAccountOut(Out):
+    kind: str
+    account: str = Field(description="masked")
+    holder: str = Field(description="masked")
+
+
+class WithdrawalRequest(Body):
+    amount_fen: PositiveFen
+
+
+class WithdrawalCreated(Out):
+    withdrawal_id: str
+    status: str
+    amount_fen: int
+    fee_fen: int
+    payout_fen: int
+
+
+class Withdrawal(Out):
+    withdrawal_id: str
+    member_id: str
+    status: str
+    amount_fen: int
+    fee_fen: int
+    payout_fen: int
+    payout_kind: str
+    payout_account: str = Field(description="masked")
+    requested_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+    reference: str | None
+
+
+class WithdrawalList(Out):
+    withdrawals: list[Withdrawal]
+    next_cursor: str | None
+
+
+class WithdrawalQueueQuery(ListQuery):
+    status: Literal["pending", "approved"] = "pending"
+
+
+class PaidRequest(Body):
+    reference: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+# --- points mall ----------------------------------------------------------------------------------
+class PriceOptionIn(Body):
+    points: Annotated[int, Field(gt=0, le=10**9)]
+    cash_fen: Annotated[int, Field(ge=0, le=10**10)] = 0
+
+
+class PriceOptionOut(Out):
+    option_id: str
+    points: int
+    cash_fen: int
+
+
+class MallItemRequest(Body):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    options: Annotated[list[PriceOptionIn], Field(min_length=1, max_length=10)]
+    stock: Annotated[int, Field(ge=0, le=10**7)]
+
+
+class MallItemPatch(Body):
+    name: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    options: Annotated[list[PriceOptionIn] | None, Field(min_length=1, max_length=10)] = None
+    active: bool | None = None
+    add_stock: Annotated[int | None, Field(ge=-(10**7), le=10**7)] = None
+    reason: Reason
+
+
+class MallItemOut(Out):
+    item_id: str
+    name: str
+    description: str | None
+    stock: int
+    active: bool
+    options: list[PriceOptionOut]
+
+
+class MallItemList(Out):
+    items: list[MallItemOut]
+    next_cursor: str | None
+
+
+class CheckoutRequest(Body):
+    item_id: Id
+    option_id: Annotated[str, Field(min_length=1, max_length=16)]
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class MallOrder(Out):
+    order_id: str
+    item_id: str
+    option_id: str
+    quantity: int
+    points: int
+    cash_fen: int
+    state: str = Field(description="pending (awaiting the cash payment) | posted | voided | expired")
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class MallOrderList(Out):
+    orders: list[MallOrder]
+    next_cursor: str | None
+
+
+# --- lucky draw and charity -------------------------------------------------------------------------
+class PrizeIn(Body):
+    prize_id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: Literal["goods", "points", "aibi", "ticket", "topup"]
+    value: Annotated[int, Field(ge=0, le=10**9)] = 0
+    probability_bp: Annotated[int, Field(ge=0, le=10_000)]
+    stock: Annotated[int, Field(ge=0, le=10**7)]
+
+
+class PrizeOut(Out):
+    prize_id: str
+    name: str
+    kind: str
+    value: int
+    probability_bp: int
+    stock: int
+
+
+class DrawCampaignRequest(Body):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    points_per_draw: Annotated[int, Field(gt=0, le=10**7)]
+    daily_limit: Annotated[int, Field(gt=0, le=1000)]
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    prizes: Annotated[list[PrizeIn], Field(min_length=1, max_length=50)]
+
+
+class DrawCampaign(Out):
+    campaign_id: str
+    name: str
+    points_per_draw: int
+    daily_limit: int
+    starts_at: datetime
+    ends_at: datetime
+    prizes: list[PrizeOut]
+
+
+class WonPrize(Out):
+    prize_id: str
+    name: str
+    kind: str
+    value: int
+    redemption_code: str | None
+
+
+class DrawResult(Out):
+    draw_id: str
+    points_spent: int
+    prize: WonPrize | None
+
+
+class DrawLogEntry(Out):
+    draw_id: str
+    member_id: str
+    roll: int
+    points_spent: int
+    prize_id: str | None
+    prize_kind: str | None
+    at: datetime
+
+
+class DrawLog(Out):
+    draws: list[DrawLogEntry]
+    next_cursor: str | None
+
+
+class CharityRequest(Body):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str | None, Field(max_length=1000)] = None
+    seats: Annotated[int, Field(gt=0, le=100_000)]
+    points_per_seat: Annotated[int, Field(gt=0, le=10**7)]
+
+
+class CharityProject(Out):
+    project_id: str
+    name: str
+    description: str | None
+    seats: int
+    seats_taken: int
+    points_per_seat: int
+    full: bool
+
+
+class CharityList(Out):
+    projects: list[CharityProject]
+    next_cursor: str | None
+
+
+class PledgeRequest(Body):
+    seats: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class Pledged(Out):
+    pledge_id: str
+    project_id: str
+    seats: int
+    points: int
+    seats_left: int
+
+
+# --- aibi at the shop --------------------------------------------------------------------------------
+class AibiHoldRequest(Body):
+    order_id: Id
+    member_id: Id
+    amount_fen: PositiveFen
+
+
+class AibiRefundRequest(Body):
+    refund_id: Id
+    amount_fen: PositiveFen
+
+
+class AibiPayment(Out):
+    order_id: str
+    member_id: str
+    amount_fen: int
+    refunded_fen: int
+    state: str = Field(description="pending | posted | voided | expired")
+    expires_at: datetime

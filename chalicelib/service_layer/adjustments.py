@@ -13,9 +13,10 @@ from ulid import ULID
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.errors import Forbidden, InvalidRequest
-from .common import audit, fingerprint, idempotent, remember, retrying
+from .common import audit, fingerprint, once_per_key, remember
 from .members import require_member
 from .points_ledger import MemberPoints
+from .wallet import adjust_wallet
 
 POINTS_ROLES = frozenset({"ops", "admin"})
 MONEY_ROLES = frozenset({"finance", "admin"})
@@ -50,8 +51,6 @@ def adjust(
             ledger.adjust(points, ref=adjustment_id, note=reason)
             after = ledger.state.available
         else:
-            from .wallet import adjust_wallet
-
             before, after = adjust_wallet(uow, c, member_id, amount_fen or 0, adjustment_id, reason)
         outcome = {
             "adjustment_id": adjustment_id,
@@ -76,7 +75,4 @@ def adjust(
         uow.commit()
         return outcome
 
-    if key is None:
-        return retrying(attempt)
-    outcome, _ = idempotent(f"adjustment#{actor.subject}", key, print_, attempt)
-    return outcome
+    return once_per_key(f"adjustment#{actor.subject}", key, print_, attempt)

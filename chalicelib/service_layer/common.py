@@ -135,3 +135,11 @@ def audit(
         )
     )
     return audit_id
+
+
+def once_per_key(scope: str, key: str | None, print_: str, attempt: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a money-moving use case: exactly once per idempotency key when the caller
+    gives one (``attempt`` must ``remember`` it), otherwise with optimistic retries."""
+    if key is None:
+        return retrying(attempt)
+    return idempotent(scope, key, print_, attempt)[0]

@@ -192,13 +192,6 @@ def live_member(member_id: str) -> MemberItem:
     return member
 
 
-def apply_event(uow: UnitOfWork, c: Container, event: IncomingEvent) -> None:
-    """Add the writes one signed event causes to ``uow`` (the caller commits)."""
-    member = live_member(event.member_id)
-    handler = _HANDLERS[event.type]
-    handler(uow, c, member, event)
-
-
 def _order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     rules = c.rules
     data = event.data
@@ -461,7 +454,7 @@ def _guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event
         _contribution(uow, c, member, event)
 
 
-_HANDLERS = {
+EARNING_EVENTS = {
     "order.paid": _order_paid,
     "order.refunded": _order_refunded,
     "challenge.won": _challenge_won,

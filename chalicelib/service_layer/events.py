@@ -7,10 +7,14 @@ event's idempotency record) is one transaction: a retry of the same event return
 
 from __future__ import annotations
 
+from ..adapters.dynamodb.identity import MemberItem
+from ..adapters.dynamodb.uow import UnitOfWork
 from ..bootstrap import Container
 from ..domain.errors import Conflict
+from ..domain.holds import HoldState
+from . import mall
 from .common import fingerprint, idempotent, remember
-from .earning import IncomingEvent, apply_event, check_occurred_at
+from .earning import EARNING_EVENTS, IncomingEvent, check_occurred_at, live_member
 
 
 class EventIdReused(Conflict):
@@ -18,6 +22,28 @@ class EventIdReused(Conflict):
 
     code = "event_id_reused"
     default_message = "This event_id was already used for a different event."
+
+
+def _payment_result(target: HoldState):
+    """``payment.succeeded`` captures a mall checkout's held points, ``payment.failed``
+    releases them and the stock."""
+
+    def handler(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+        mall.resolve_order(uow, c, str(event.data["order_id"]), member.member_id, target, c.now())
+
+    return handler
+
+
+HANDLERS = {
+    **EARNING_EVENTS,
+    "payment.succeeded": _payment_result(HoldState.POSTED),
+    "payment.failed": _payment_result(HoldState.VOIDED),
+}
+
+
+def apply_event(uow: UnitOfWork, c: Container, event: IncomingEvent) -> None:
+    """Add the writes one signed event causes to ``uow`` (the caller commits)."""
+    HANDLERS[event.type](uow, c, live_member(event.member_id), event)
 
 
 def receive(c: Container, event: IncomingEvent) -> str:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
-from ..domain.calendar import Month, PeriodError, Quarter, local_date
+from ..domain.calendar import Month, PeriodError, Quarter, local_date, start_of_local_day
 from ..domain.errors import NotFound, RuleViolation
-from . import points_jobs
+from . import points_jobs, reconcile
 from .common import audit
 
 
@@ -148,11 +148,15 @@ def _release_pending(c: Container, request: JobRequest) -> dict[str, Any]:
     return points_jobs.release_pending(c, today(c, request), request.dry_run)
 
 
-@job("expire-points", "Expire lots whose month has ended; release stale holds")
+@job("expire-points", "Expire lots whose month has ended; release stale mall and shop holds")
 def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
-    return points_jobs.expire_points(c, today(c, request), request.dry_run)
+    as_of = today(c, request)
+    report = points_jobs.expire_points(c, as_of, request.dry_run)
+    # holds are due by the minute: with an explicit as_of, everything due by its end
+    now = c.now() if request.as_of is None else start_of_local_day(as_of + timedelta(days=1))
+    return {**report, **points_jobs.release_stale_holds(c, now, request.dry_run)}
 
 
-@job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identity")
+@job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identities")
 def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
-    return {"points": points_jobs.reconcile_points(c)}
+    return reconcile.reconcile()

@@ -15,7 +15,7 @@ from ..adapters.dynamodb.base import iso
 from ..adapters.dynamodb.identity import IdNumberItem, MemberCodeItem, MemberItem, PhoneItem, ReviewItem
 from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.points import PointsBalanceItem
-from ..adapters.dynamodb.wallet import WalletItem
+from ..adapters.dynamodb.wallet import PayoutAccountItem, WalletItem
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain import points as points_domain
@@ -387,6 +387,7 @@ def close_account(c: Container, member_id: str, reason: str) -> None:
             uow.delete(IdNumberItem(pk=f"IDNUM#{kyc.id_index}", sk=IdNumberItem.SK))
         for review in ("KYC", "CERT"):
             uow.delete(ReviewItem(pk=member.pk, sk=review))
+        uow.delete(PayoutAccountItem(pk=member.pk, sk=PayoutAccountItem.SK))
         uow.commit()
 
     retrying(attempt)

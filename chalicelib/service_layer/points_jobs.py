@@ -1,4 +1,4 @@
-"""The points jobs: release pending purchase points, expire lots, reconcile the ledger.
+"""The points jobs: release pending purchase points, expire lots, release stale holds.
 
 Each reads only what is due through a sparse, sharded index (its cost grows with the
 work due, not with the number of members) and changes each member in one transaction,
@@ -8,21 +8,23 @@ where it stopped. A dry run computes the same report and writes nothing.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, TypeVar
 
-from ..adapters.dynamodb.base import SHARDS
-from ..adapters.dynamodb.points import PendingPointsItem, PointsBalanceItem, PointsEntryItem
+from ..adapters.dynamodb.base import SHARDS, iso
+from ..adapters.dynamodb.points import PendingPointsItem, PointsBalanceItem
+from ..adapters.dynamodb.wallet import MallOrderItem, ShopPaymentItem
 from ..adapters.observability import logger
 from ..bootstrap import Container
 from ..domain import points as p
 from ..domain.calendar import Month, start_of_local_day
+from ..domain.holds import HoldError, HoldState
+from . import mall, shop_payments
 from .common import retrying
-from .points_ledger import MemberPoints, balance_pk, load_state
+from .points_ledger import MemberPoints, load_state
 
 T = TypeVar("T")
 PROGRESS_EVERY = 1000
@@ -130,61 +132,36 @@ def _expire_one(c: Container, member_id: str, as_of: date) -> int:
     return expired
 
 
-# --- reconcile -------------------------------------------------------------------------------------
-@dataclass
-class Reconciliation:
-    members: int = 0
-    mismatches: list[dict[str, Any]] = field(default_factory=list)
-    totals: Counter[str] = field(default_factory=Counter)
-
-    def report(self) -> dict[str, Any]:
-        balances = self.totals["balances"]
-        accounted = self.totals["issued"] - self.totals["spent"] - self.totals["expired"] - self.totals["reversed"]
-        return {
-            "members": self.members,
-            "ok": not self.mismatches and accounted == balances,
-            "mismatches": self.mismatches[:100],
-            "points": {
-                "issued": self.totals["issued"],
-                "spent": self.totals["spent"],
-                "expired": self.totals["expired"],
-                "reversed": self.totals["reversed"],
-                "sum_of_balances": balances,
-                "issued_minus_spent_expired_reversed": accounted,
-            },
-        }
-
-
-def reconcile_points(c: Container) -> dict[str, Any]:
-    """RULES.md 6.1-6.2 for points: every balance equals its entries, lots add up, nothing
-    negative but a refund debt, and issued - spent - expired - reversed = sum of balances."""
-    result = Reconciliation()
-    balances = per_shard(
-        lambda shard: PointsBalanceItem.population.query(
-            f"MEMBERS#{shard}", filter_condition=PointsBalanceItem.sk == PointsBalanceItem.SK
+# --- stale holds ---------------------------------------------------------------------------------
+def release_stale_holds(c: Container, now: datetime, dry_run: bool) -> dict[str, Any]:
+    """Mall checkouts and shop aibi payments not resolved within 30 minutes (RULES.md 3.4)."""
+    due = list(
+        per_shard(
+            lambda shard: MallOrderItem.hold_queue.query(
+                f"HOLDS#{shard}", MallOrderItem.gsi3sk < iso(now), attributes_to_get=["pk", "sk", "gsi3sk"]
+            )
         )
     )
-    for balance in balances:
-        result.members += 1
-        sums: Counter[str] = Counter()
-        for entry in PointsEntryItem.query(balance_pk(balance.member_id), PointsEntryItem.sk.startswith("PLEDGER#")):
-            sums["available"] += int(entry.points)
-            sums["pending"] += int(entry.pending_delta or 0)
-            sums["held"] += int(entry.held_delta or 0)
-            sums["lifetime"] += int(entry.lifetime_delta or 0)
-            total = int(entry.points) + int(entry.pending_delta or 0) + int(entry.held_delta or 0)
-            result.totals[p.category(p.EntryKind(entry.kind), total).value] += abs(total)
-            if entry.kind == p.EntryKind.REVERSE:
-                sums["reversed"] += -int(entry.points)
-        stored = load_state(balance)
-        problems = [
-            f"{name} {getattr(stored, name)} != entries {sums[name]}"
-            for name in ("available", "pending", "held", "lifetime")
-            if getattr(stored, name) != sums[name]
-        ]
-        if stored.available < 0 and -stored.available > sums["reversed"]:
-            problems.append(f"debt {-stored.available} is larger than all reversals {sums['reversed']}")
-        if problems:
-            result.mismatches.append({"member_id": balance.member_id, "problems": problems})
-        result.totals["balances"] += stored.available + stored.pending + stored.held
-    return result.report()
+    report = {"holds_due": len(due), "holds_released": 0}
+    for item in due:
+        if dry_run:
+            continue
+        kind = item.gsi3sk.split("#")[1]
+        report["holds_released"] += retrying(lambda item=item, kind=kind: _expire_hold(c, kind, item.pk, now))
+    return report
+
+
+def _expire_hold(c: Container, kind: str, pk: str, now: datetime) -> int:
+    uow = c.uow()
+    try:
+        if kind == "MALL":
+            mall.resolve_order(uow, c, pk.removeprefix("MALLORDER#"), None, HoldState.EXPIRED, now)
+        else:
+            payment = ShopPaymentItem.get_or_none(pk, ShopPaymentItem.SK)
+            if payment is None:
+                return 0
+            shop_payments.resolve_payment(uow, c, payment, HoldState.EXPIRED, now)
+    except HoldError:
+        return 0  # resolved meanwhile by the payment result
+    uow.commit()
+    return 1

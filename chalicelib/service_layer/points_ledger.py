@@ -20,8 +20,8 @@ from ..adapters.dynamodb.uow import UnitOfWork
 from ..bootstrap import Container
 from ..domain import points as p
 from ..domain.calendar import Month, local_date
-from ..domain.errors import ConcurrentUpdate
 from ..domain.points import EntryKind, LotShares, PointsState
+from .accounts import VersionedAccount
 
 
 def balance_pk(member_id: str) -> str:
@@ -53,14 +53,13 @@ class _Entry:
     note: str | None
 
 
-class MemberPoints:
+class MemberPoints(VersionedAccount[_Entry]):
+    balance_model = PointsBalanceItem
+
     def __init__(self, c: Container, member_id: str, item: PointsBalanceItem | None, as_of: datetime) -> None:
+        super().__init__(member_id, item)
         self.c = c
-        self.member_id = member_id
-        self._exists = item is not None
-        self._version = int(item.version) if item is not None else 0
         self.state = load_state(item)
-        self._entries: list[_Entry] = []
         self._now = c.now()
         self.expired_on_load = self.expire(Month.of(local_date(as_of)))
 
@@ -157,18 +156,11 @@ class MemberPoints:
         return sum(points for _, points in due)
 
     # --- write -----------------------------------------------------------------------------------
-    @property
-    def changed(self) -> bool:
-        return bool(self._entries)
-
-    def flush(self, uow: UnitOfWork) -> None:
-        if not self._entries:
-            return
-        version = self._version + 1
+    def _balance_item(self, version: int) -> PointsBalanceItem:
         shard = shard_of(self.member_id)
         state = self.state
         earliest = p.earliest_lot(state)
-        balance = PointsBalanceItem(
+        return PointsBalanceItem(
             pk=balance_pk(self.member_id),
             sk=PointsBalanceItem.SK,
             member_id=self.member_id,
@@ -184,12 +176,6 @@ class MemberPoints:
             gsi3pk=f"EXPIRY#{shard}" if earliest else None,
             gsi3sk=f"{earliest}#{self.member_id}" if earliest else None,
         )
-        guard = (PointsBalanceItem.version == self._version) if self._exists else PointsBalanceItem.pk.does_not_exist()
-        uow.put(balance, condition=guard, on_fail=ConcurrentUpdate())
-        for number, entry in enumerate(self._entries):
-            uow.put(self._entry_item(version, number, entry))
-        self._entries = []
-        self._exists, self._version = True, version
 
     def _entry_item(self, version: int, number: int, entry: _Entry) -> PointsEntryItem:
         before, after = entry.before, entry.after

@@ -12,10 +12,11 @@ from enum import StrEnum
 from ..adapters.dynamodb.base import iso
 from ..adapters.dynamodb.identity import IdNumberItem, MemberItem, ReviewItem
 from ..adapters.dynamodb.pagination import Page, query_page
+from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain import identity
-from ..domain.errors import Conflict, InvalidState, NotFound
+from ..domain.errors import Conflict, InvalidState, KycRequired, NotFound
 from ..domain.events import NutritionistCertified
 from ..domain.identity import NUTRITIONIST_ROLE
 from .common import audit, retrying
@@ -116,9 +117,23 @@ def get_review(c: Container, member_id: str, kind: ReviewKind) -> ReviewView | N
     return _to_view(c, item) if item else None
 
 
-def kyc_approved(member_id: str) -> bool:
+def verified_real_name(c: Container, member_id: str) -> str | None:
+    """The real name of an approved verification, or ``None``."""
     item = ReviewItem.get_or_none(f"MEMBER#{member_id}", ReviewKind.KYC.sort_key)
-    return item is not None and item.status == "approved"
+    if item is None or item.status != "approved":
+        return None
+    return str(json.loads(c.cipher.decrypt(item.details_enc, field="review-kyc"))["real_name"])
+
+
+def kyc_approved_condition(uow: UnitOfWork, member_id: str) -> None:
+    """Repeat the KYC guard inside the transaction that depends on it."""
+    uow.check(
+        ReviewItem,
+        f"MEMBER#{member_id}",
+        ReviewKind.KYC.sort_key,
+        ReviewItem.status == "approved",
+        on_fail=KycRequired(),
+    )
 
 
 def decide(c: Container, actor: Principal, kind: ReviewKind, member_id: str, approve: bool, reason: str) -> ReviewView:

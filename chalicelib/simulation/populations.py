@@ -148,8 +148,7 @@ def draw_attributes(
     median. Stars and guide tiers are independent of each other and of the tree.
     """
     stars = rng.choice(len(star_shares), size=n, p=np.asarray(star_shares) / sum(star_shares))
-    tiers = rng.choice(len(guide_tier_shares), size=n,
-                       p=np.asarray(guide_tier_shares) / sum(guide_tier_shares))
+    tiers = rng.choice(len(guide_tier_shares), size=n, p=np.asarray(guide_tier_shares) / sum(guide_tier_shares))
     buys = rng.random(n) < buyer_share
     volume = rng.lognormal(np.log(median_volume_fen * months), volume_sigma, n)
     volumes = np.where(buys, np.floor(volume), 0).astype(np.int64)

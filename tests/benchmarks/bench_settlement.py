@@ -57,8 +57,10 @@ def machine() -> str:
                 memory = f", {int(line.split()[1]) // 1024 // 1024} GiB RAM"
     except OSError:
         pass
-    return (f"{model}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.machine()}; "
-            f"Python {platform.python_version()}; numpy {np.__version__}")
+    return (
+        f"{model}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.machine()}; "
+        f"Python {platform.python_version()}; numpy {np.__version__}"
+    )
 
 
 def max_depth(parent: np.ndarray) -> int:
@@ -94,15 +96,22 @@ def write_document(path: Path, columns: dict[str, np.ndarray], kind: str, period
     ids = [f"m{i:07d}" for i in range(n)]
     start = datetime.fromisoformat("2024-01-01T00:00:00+08:00")
     members = [
-        {"id": ids[i], "referrer": None if p < 0 else ids[p], "stars": s, "guide_tier": t,
-         "registered_at": (start + timedelta(seconds=37 * i)).isoformat()}
-        for i, (p, s, t) in enumerate(zip(columns["parent"].tolist(), columns["stars"].tolist(),
-                                          columns["guide_tier"].tolist(), strict=True))
+        {
+            "id": ids[i],
+            "referrer": None if p < 0 else ids[p],
+            "stars": s,
+            "guide_tier": t,
+            "registered_at": (start + timedelta(seconds=37 * i)).isoformat(),
+        }
+        for i, (p, s, t) in enumerate(
+            zip(columns["parent"].tolist(), columns["stars"].tolist(), columns["guide_tier"].tolist(), strict=True)
+        )
     ]
     volumes = {ids[i]: v for i, v in enumerate(columns["volumes_fen"].tolist()) if v}
     with path.open("w", encoding="utf-8") as handle:
-        json.dump({"kind": kind, "period": period, "members": members, "volumes_fen": volumes}, handle,
-                  separators=(",", ":"))
+        json.dump(
+            {"kind": kind, "period": period, "members": members, "volumes_fen": volumes}, handle, separators=(",", ":")
+        )
 
 
 # Runs the CLI module as ``-m`` does and prints the process's own peak RSS. ru_maxrss from
@@ -126,8 +135,9 @@ def run_cli(source: Path, target: Path) -> tuple[float, int | None]:
     elapsed = time.perf_counter() - start
     peak = None
     if Path("/proc/self/status").exists():
-        done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *arguments], cwd=REPO, check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_WRAPPER, *arguments], cwd=REPO, check=True, capture_output=True, text=True
+        )
         peak = int(done.stderr.split()[-2]) * 1024  # "VmHWM:  123456 kB"
     return elapsed, peak
 
@@ -144,10 +154,14 @@ def main(argv: list[str] | None = None) -> None:
     period = "2026-10" if args.kind == "monthly" else "2026-Q4"
 
     print(f"machine: {machine()}")
-    print(f"{args.kind} settlement; core = best of {args.repeat}; core peak = tracemalloc; "
-          "CLI peak = VmHWM (peak RSS) of the CLI process\n")
-    header = ("| shape | members | max depth | core s | settle s | core peak MiB | CLI s | CLI peak RSS MiB "
-              "| input MB | output MB | rewards |")
+    print(
+        f"{args.kind} settlement; core = best of {args.repeat}; core peak = tracemalloc; "
+        "CLI peak = VmHWM (peak RSS) of the CLI process\n"
+    )
+    header = (
+        "| shape | members | max depth | core s | settle s | core peak MiB | CLI s | CLI peak RSS MiB "
+        "| input MB | output MB | rewards |"
+    )
     rows = [header, "|" + "|".join("---" for _ in range(header.count("|") - 1)) + "|"]
     print("\n".join(rows), flush=True)
     for shape in args.shapes:
@@ -155,8 +169,12 @@ def main(argv: list[str] | None = None) -> None:
             rng = np.random.default_rng(args.seed)
             tree = SHAPES[shape](n, rng)
             drawn = draw_attributes(n, rng, months=1 if args.kind == "monthly" else 3)
-            columns = {"parent": tree.parent, "stars": drawn.stars, "guide_tier": drawn.guide_tier,
-                       "volumes_fen": drawn.volumes_fen}
+            columns = {
+                "parent": tree.parent,
+                "stars": drawn.stars,
+                "guide_tier": drawn.guide_tier,
+                "volumes_fen": drawn.volumes_fen,
+            }
             timings = [core(columns, args.kind, period) for _ in range(args.repeat)]
             best = min(timings)
             peak = core_peak(columns, args.kind, period)
@@ -167,11 +185,17 @@ def main(argv: list[str] | None = None) -> None:
                     write_document(source, columns, args.kind, period)
                     seconds, rss = run_cli(source, target)
                     rewards = len(json.loads(target.read_text(encoding="utf-8"))["rewards"])
-                    cli = (f"{seconds:.2f}", "-" if rss is None else f"{rss / MIB:.0f}",
-                           f"{source.stat().st_size / 1e6:.0f}", f"{target.stat().st_size / 1e6:.0f}",
-                           f"{rewards:,}")
-            row = (f"| {shape} | {n:,} | {max_depth(tree.parent):,} | {best[0]:.3f} | {best[1]:.3f} "
-                   f"| {peak / MIB:.0f} | " + " | ".join(cli) + " |")
+                    cli = (
+                        f"{seconds:.2f}",
+                        "-" if rss is None else f"{rss / MIB:.0f}",
+                        f"{source.stat().st_size / 1e6:.0f}",
+                        f"{target.stat().st_size / 1e6:.0f}",
+                        f"{rewards:,}",
+                    )
+            row = (
+                f"| {shape} | {n:,} | {max_depth(tree.parent):,} | {best[0]:.3f} | {best[1]:.3f} "
+                f"| {peak / MIB:.0f} | " + " | ".join(cli) + " |"
+            )
             print(row, flush=True)
 
 

@@ -103,8 +103,14 @@ class _Context:
         return np.where(largest >= 0, self.group_volume[np.maximum(largest, 0)], 0)
 
 
-def _award(component: str, members: np.ndarray, computed: np.ndarray, columns: dict[str, np.ndarray],
-           constants: dict[str, object], summary: dict[str, object] | None = None) -> ComponentAward:
+def _award(
+    component: str,
+    members: np.ndarray,
+    computed: np.ndarray,
+    columns: dict[str, np.ndarray],
+    constants: dict[str, object],
+    summary: dict[str, object] | None = None,
+) -> ComponentAward:
     keep = computed > 0
     members = members[keep]
     computed = computed[keep]
@@ -130,9 +136,15 @@ def small_group_share(ctx: _Context) -> ComponentAward:
     computed = floor_mul_div(small, rules.small_group_rate_bp, BP_PER_UNIT)
     groups = ctx.inp.forest.child_counts()[members]
     return _award(
-        "small_group", members, computed,
-        {"largest_group_root": roots, "largest_group_volume_fen": largest_volume,
-         "groups": groups, "small_groups_volume_fen": small},
+        "small_group",
+        members,
+        computed,
+        {
+            "largest_group_root": roots,
+            "largest_group_volume_fen": largest_volume,
+            "groups": groups,
+            "small_groups_volume_fen": small,
+        },
         {"rate_bp": rules.small_group_rate_bp},
     )
 
@@ -151,20 +163,30 @@ def pool_share(ctx: _Context, component: str) -> ComponentAward:
     volume = ctx.largest_volume[members]
     weight = volume // unit
     total_weight = exact_sum(weight)
-    if total_weight > 0:
-        computed = floor_mul_div(weight, pool, total_weight)
-    else:
-        computed = np.zeros(members.size, dtype=np.int64)
+    computed = floor_mul_div(weight, pool, total_weight) if total_weight > 0 else np.zeros(members.size, dtype=np.int64)
     paid = int(computed.sum())
     return _award(
-        component, members, computed,
-        {"largest_group_root": ctx.largest_group[members], "largest_group_volume_fen": volume,
-         "weight": weight},
-        {"total_weight": total_weight, "pool_fen": pool, "pool_bp": pool_bp,
-         "total_consumption_fen": total, "weight_unit_fen": unit, "threshold_fen": threshold},
-        {"participants": int(members.size), "total_weight": total_weight, "pool_fen": pool,
-         "pool_bp": pool_bp, "threshold_fen": threshold, "shares_fen": paid,
-         "remainder_fen": pool - paid},
+        component,
+        members,
+        computed,
+        {"largest_group_root": ctx.largest_group[members], "largest_group_volume_fen": volume, "weight": weight},
+        {
+            "total_weight": total_weight,
+            "pool_fen": pool,
+            "pool_bp": pool_bp,
+            "total_consumption_fen": total,
+            "weight_unit_fen": unit,
+            "threshold_fen": threshold,
+        },
+        {
+            "participants": int(members.size),
+            "total_weight": total_weight,
+            "pool_fen": pool,
+            "pool_bp": pool_bp,
+            "threshold_fen": threshold,
+            "shares_fen": paid,
+            "remainder_fen": pool - paid,
+        },
     )
 
 
@@ -208,11 +230,14 @@ def guide_fee(ctx: _Context) -> ComponentAward:
     if levels and ctx.consumption_fen * levels[-1] <= INT64_MAX:
         numerator = slices @ diffs
     else:
-        numerator = np.array([sum(int(v) * int(d) for v, d in zip(row, diffs, strict=True))
-                              for row in slices.tolist()], dtype=object)
+        numerator = np.array(
+            [sum(int(v) * int(d) for v, d in zip(row, diffs, strict=True)) for row in slices.tolist()], dtype=object
+        )
     computed = floor_mul_div(numerator, 1, BP_PER_UNIT)
     return _award(
-        "guide_fee", members, computed,
+        "guide_fee",
+        members,
+        computed,
         {"guide_tier": tier[members], "rate_bp": rate[members], "slice_volume_fen": slices},
         {"slice_rate_bp": levels, "slice_diff_bp": diffs.tolist()},
     )
@@ -233,8 +258,10 @@ def check_rules(rules: SettlementRules) -> None:
     if not rules.guide_rates_bp:
         raise InvalidRulesError("guide_rates_bp must list a rate for tier 0 at least")
     named = {
-        "small_group_rate_bp": rules.small_group_rate_bp, "q1_pool_bp": rules.q1_pool_bp,
-        "q10_pool_bp": rules.q10_pool_bp, "q1_threshold_fen": rules.q1_threshold_fen,
+        "small_group_rate_bp": rules.small_group_rate_bp,
+        "q1_pool_bp": rules.q1_pool_bp,
+        "q10_pool_bp": rules.q10_pool_bp,
+        "q1_threshold_fen": rules.q1_threshold_fen,
         "q10_threshold_fen": rules.q10_threshold_fen,
         "store_duty_threshold_fen": rules.store_duty_threshold_fen,
         **{f"guide_rates_bp[{t}]": r for t, r in enumerate(rules.guide_rates_bp)},
@@ -266,8 +293,7 @@ def requested_components(kind: str, components: Iterable[str] | None) -> tuple[s
         if name not in allowed:
             known = {c for cs in KIND_COMPONENTS.values() for c in cs}
             why = "unknown" if name not in known else f"not part of a {kind} settlement"
-            raise InvalidComponentError(f"component {name!r} is {why}; a {kind} settlement has "
-                                        f"{', '.join(allowed)}")
+            raise InvalidComponentError(f"component {name!r} is {why}; a {kind} settlement has {', '.join(allowed)}")
         wanted.add(name)
     return tuple(c for c in allowed if c in wanted)
 
@@ -306,8 +332,10 @@ def settle(
     highest_tier = len(rules.guide_rates_bp) - 1
     if inp.n and int(inp.guide_tier.max()) > highest_tier:
         i = int(np.argmax(inp.guide_tier))
-        raise InvalidFieldError(f"member {inp.ids[i]!r} has guide_tier {int(inp.guide_tier[i])}; "
-                                f"the highest configured tier is {highest_tier}")
+        raise InvalidFieldError(
+            f"member {inp.ids[i]!r} has guide_tier {int(inp.guide_tier[i])}; "
+            f"the highest configured tier is {highest_tier}"
+        )
     inp.forest  # noqa: B018 - detect a referral cycle before any component runs
 
     ctx = _Context(inp, rules)
@@ -318,8 +346,7 @@ def settle(
     if cap is not None and consumption > 0 and computed > cap * consumption:
         scale_factor = cap * consumption / computed
         awards = {
-            name: replace(a, amount_fen=floor_mul_div(a.computed_fen, scale_factor.numerator,
-                                                      scale_factor.denominator))
+            name: replace(a, amount_fen=floor_mul_div(a.computed_fen, scale_factor.numerator, scale_factor.denominator))
             for name, a in awards.items()
         }
     paid = sum(a.total_fen for a in awards.values())

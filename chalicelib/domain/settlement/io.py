@@ -90,15 +90,13 @@ def _registration_times(texts: Sequence[Any], ids: Sequence[str]) -> np.ndarray:
         times = list(map(datetime.fromisoformat, texts))
     except ValueError:
         i = _first(texts, _not_iso)
-        raise InvalidFieldError(f"member {ids[i]!r}: registered_at {texts[i]!r} is not an ISO 8601 "
-                                "time") from None
+        raise InvalidFieldError(f"member {ids[i]!r}: registered_at {texts[i]!r} is not an ISO 8601 time") from None
     if None in map(datetime.utcoffset, times):
         i = _first(times, lambda t: t.utcoffset() is None)
         raise InvalidFieldError(f"member {ids[i]!r}: registered_at {texts[i]!r} needs a UTC offset")
     # exact integer microseconds, computed without a Python-level call per member
     since_epoch = map(operator.sub, times, repeat(_EPOCH))
-    return np.fromiter(map(operator.floordiv, since_epoch, repeat(_MICROSECOND)), dtype=np.int64,
-                       count=len(times))
+    return np.fromiter(map(operator.floordiv, since_epoch, repeat(_MICROSECOND)), dtype=np.int64, count=len(times))
 
 
 def _not_iso(text: str) -> bool:
@@ -155,8 +153,7 @@ def input_from_json(document: object) -> SettlementRequest:
         raise DuplicateMemberError(f"member id {first_duplicate(ids)!r} appears more than once")
     if not _types_within(referrers, {str, type(None)}):
         i = _first(referrers, lambda r: not (r is None or type(r) is str))
-        raise InvalidFieldError(f"member {ids[i]!r}: referrer must be a member id or null, "
-                                f"not {referrers[i]!r}")
+        raise InvalidFieldError(f"member {ids[i]!r}: referrer must be a member id or null, not {referrers[i]!r}")
     index[None] = -1  # no referrer; unknown ones come out as -2
     parent = np.fromiter(map(index.get, referrers, repeat(-2)), dtype=np.int64, count=n)
     del index[None]
@@ -231,8 +228,11 @@ def _basis_rows(award: ComponentAward, ids: Sequence[str]) -> list[dict[str, Any
     if slices is not None:
         levels = list(zip(award.constants["slice_rate_bp"], award.constants["slice_diff_bp"], strict=True))
         columns["slices"] = [
-            [{"rate_bp": rate, "diff_bp": diff, "volume_fen": volume}
-             for (rate, diff), volume in zip(levels, row, strict=True) if volume]
+            [
+                {"rate_bp": rate, "diff_bp": diff, "volume_fen": volume}
+                for (rate, diff), volume in zip(levels, row, strict=True)
+                if volume
+            ]
             for row in slices.tolist()
         ]
     constants = {k: v for k, v in award.constants.items() if k not in ("slice_rate_bp", "slice_diff_bp")}
@@ -276,8 +276,7 @@ def result_to_json(result: SettlementResult) -> dict[str, Any]:
             if scaled:
                 basis["computed_fen"] = computed[c][r]
                 basis["scale_factor"] = factor_text
-            rewards.append({"member": ids[m], "component": components[c],
-                            "amount_fen": amounts[c][r], "basis": basis})
+            rewards.append({"member": ids[m], "component": components[c], "amount_fen": amounts[c][r], "basis": basis})
     return {
         "rewards": rewards,
         "totals": {
@@ -304,8 +303,7 @@ def report(result: SettlementResult) -> dict[str, Any]:
         "computed_rewards_fen": result.computed_rewards_fen,
         "payout_ratio_exact": str(result.payout_ratio),
         "components": {
-            name: {"rewards_fen": award.total_fen, "computed_fen": award.computed_total_fen,
-                   **award.summary}
+            name: {"rewards_fen": award.total_fen, "computed_fen": award.computed_total_fen, **award.summary}
             for name, award in sorted(result.awards.items())
         },
     }

@@ -151,9 +151,7 @@ class SettlementInput:
         except CycleInForestError as exc:
             members = tuple(self.ids[i] for i in exc.nodes)
             shown = ", ".join(repr(m) for m in members[:5]) + (", ..." if len(members) > 5 else "")
-            raise ReferralCycleError(
-                f"the referrers of members {shown} form a cycle", members
-            ) from exc
+            raise ReferralCycleError(f"the referrers of members {shown} form a cycle", members) from exc
 
     @cached_property
     def total_volume_fen(self) -> int:
@@ -201,8 +199,7 @@ def registration_rank(order: np.ndarray, ids: Sequence[str] | None) -> np.ndarra
             bounds = np.flatnonzero(np.diff(ordered) != 0) + 1
             starts = np.concatenate(([0], bounds))
             stops = np.concatenate((bounds, [n]))
-            for s, e in zip(starts[stops - starts > 1].tolist(), stops[stops - starts > 1].tolist(),
-                            strict=True):
+            for s, e in zip(starts[stops - starts > 1].tolist(), stops[stops - starts > 1].tolist(), strict=True):
                 by[s:e] = sorted(by[s:e].tolist(), key=ids.__getitem__)
     rank = np.empty(n, dtype=np.int64)
     rank[by] = np.arange(n, dtype=np.int64)

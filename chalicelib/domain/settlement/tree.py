@@ -191,7 +191,7 @@ def find_cycle(parent: np.ndarray, start: int) -> tuple[int, ...]:
         v = int(parent[v])
     if v < 0:  # pragma: no cover - callers only ask when a cycle exists
         return ()
-    return tuple(path[seen[v]:])
+    return tuple(path[seen[v] :])
 
 
 def largest_child(forest: Forest, value: np.ndarray, rank: np.ndarray) -> np.ndarray:

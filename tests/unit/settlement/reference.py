@@ -76,8 +76,10 @@ def reference_settle(document: dict, rules: SettlementRules | None = None) -> Re
                 small = sum(group_volume(c) for c in kids if c != largest[mid])
                 computed[mid, "small_group"] = math.floor(Fraction(rules.small_group_rate_bp, 10_000) * small)
 
-    for component, threshold, pool_bp in (("q1", rules.q1_threshold_fen, rules.q1_pool_bp),
-                                          ("q10", rules.q10_threshold_fen, rules.q10_pool_bp)):
+    for component, threshold, pool_bp in (
+        ("q1", rules.q1_threshold_fen, rules.q1_pool_bp),
+        ("q10", rules.q10_threshold_fen, rules.q10_pool_bp),
+    ):
         if component not in used:
             continue
         pool = math.floor(Fraction(pool_bp, 10_000) * total)
@@ -118,8 +120,9 @@ def reference_settle(document: dict, rules: SettlementRules | None = None) -> Re
     factor = None
     if cap is not None and total > 0 and Fraction(computed_total, total) > cap:
         factor = cap * total / computed_total
-    paid_rewards = {key: math.floor(amount * factor) if factor is not None else amount
-                    for key, amount in computed.items()}
+    paid_rewards = {
+        key: math.floor(amount * factor) if factor is not None else amount for key, amount in computed.items()
+    }
     paid_rewards = {key: amount for key, amount in paid_rewards.items() if amount > 0}
     rewards_total = sum(paid_rewards.values())
     per_member: dict[str, int] = {}

@@ -25,20 +25,27 @@ def forests(draw: st.DrawFn, *, max_members: int = 14, kind: str | None = None) 
     n = draw(st.integers(1, max_members))
     parent = [None] + [draw(st.one_of(st.none(), st.integers(0, i - 1))) for i in range(1, n)]
     # relabel so that a referrer may be listed (and named) after the members it refers
-    ids = draw(st.lists(st.text(alphabet="abcdxyz", min_size=1, max_size=3), min_size=n, max_size=n,
-                        unique=True))
+    ids = draw(st.lists(st.text(alphabet="abcdxyz", min_size=1, max_size=3), min_size=n, max_size=n, unique=True))
     listing = draw(st.permutations(range(n)))
     members = [
-        {"id": ids[i], "referrer": None if parent[i] is None else ids[parent[i]],
-         "stars": draw(st.integers(0, 2)), "guide_tier": draw(st.integers(0, 5)),
-         "registered_at": draw(st.sampled_from(TIMES))}
+        {
+            "id": ids[i],
+            "referrer": None if parent[i] is None else ids[parent[i]],
+            "stars": draw(st.integers(0, 2)),
+            "guide_tier": draw(st.integers(0, 5)),
+            "registered_at": draw(st.sampled_from(TIMES)),
+        }
         for i in listing
     ]
     buyers = draw(st.lists(st.sampled_from(ids), unique=True))
     volumes = {b: draw(VOLUMES) for b in buyers}
     kind = kind or draw(st.sampled_from(["monthly", "quarterly"]))
-    doc: dict[str, Any] = {"kind": kind, "period": "2026-10" if kind == "monthly" else "2026-Q4",
-                           "members": members, "volumes_fen": volumes}
+    doc: dict[str, Any] = {
+        "kind": kind,
+        "period": "2026-10" if kind == "monthly" else "2026-Q4",
+        "members": members,
+        "volumes_fen": volumes,
+    }
     if draw(st.booleans()):
         doc["max_payout_ratio"] = draw(st.sampled_from([None, 0, 0.001, 0.01, 0.035, 0.2, 1]))
     if draw(st.booleans()):

@@ -17,8 +17,14 @@ from .strategies import forests, settlement_rules
 
 def _engine(doc, rules):
     request = input_from_json(doc)
-    result = settle(request.inp, rules, kind=request.kind, period=request.period,
-                    components=request.components, max_payout_ratio=request.max_payout_ratio)
+    result = settle(
+        request.inp,
+        rules,
+        kind=request.kind,
+        period=request.period,
+        components=request.components,
+        max_payout_ratio=request.max_payout_ratio,
+    )
     return result, result_to_json(result)
 
 
@@ -28,9 +34,11 @@ def test_engine_matches_the_reference_on_random_forests(doc, rules):
     expected = reference_settle(doc, rules)
     result, out = _engine(doc, rules)
     assert rewards_by_key(out) == expected.rewards
-    computed = {(result.inp.ids[m], name): a
-                for name, award in result.awards.items()
-                for m, a in zip(award.member.tolist(), award.computed_fen.tolist(), strict=True)}
+    computed = {
+        (result.inp.ids[m], name): a
+        for name, award in result.awards.items()
+        for m, a in zip(award.member.tolist(), award.computed_fen.tolist(), strict=True)
+    }
     assert computed == expected.computed
     assert out["totals"]["consumption_fen"] == expected.consumption_fen
     assert out["totals"]["rewards_fen"] == expected.rewards_fen
@@ -57,8 +65,13 @@ def test_every_largest_group_matches_the_reference_tie_rule(doc):
 def test_volumes_too_large_for_int64_products_stay_exact(kind):
     # T = 2**62 + 3: rate * T and pool * weight overflow int64, so the engine must switch to
     # Python integers and still agree with the Fraction reference to the fen.
-    members = [member("top", tier=5), member("n", "top", tier=3), member("a", "n", stars=0),
-               member("b", "n", stars=0), member("c", "top", stars=0)]
+    members = [
+        member("top", tier=5),
+        member("n", "top", tier=3),
+        member("a", "n", stars=0),
+        member("b", "n", stars=0),
+        member("c", "top", stars=0),
+    ]
     volumes = {"a": 2**61 + 1, "b": 2**60 + 1, "c": 2**60 + 1}
     doc = document(members, volumes, kind=kind, max_payout_ratio=0.001)
     expected = reference_settle(doc)

@@ -15,13 +15,18 @@ from chalicelib.settlement import main
 from .builders import document, member
 
 REPO = Path(__file__).resolve().parents[3]
-DOC = document([member("m", tier=1), member("a", "m", stars=0), member("b", "m", stars=0)],
-               {"a": 100_000, "b": 60_000})
+DOC = document([member("m", tier=1), member("a", "m", stars=0), member("b", "m", stars=0)], {"a": 100_000, "b": 60_000})
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chalicelib.settlement", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "chalicelib.settlement", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_command_reads_the_input_file_and_prints_the_output_document(tmp_path):
@@ -83,7 +88,16 @@ def test_missing_and_unwritable_files_exit_2(tmp_path, capsys):
 
 
 def test_importing_chalicelib_imports_nothing_else():
-    done = subprocess.run([sys.executable, "-c", "import sys, chalicelib; print(len([m for m in sys.modules "
-                           "if m.startswith('chalicelib.')]))"], cwd=REPO, capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, chalicelib; print(len([m for m in sys.modules if m.startswith('chalicelib.')]))",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert done.stdout.strip() == "0"

@@ -13,8 +13,10 @@ from .builders import basis_of, document, member, rewards_by_key
 def test_small_group_share_is_five_percent_of_all_groups_but_the_largest_and_ignores_own_consumption():
     members = [
         member("m"),
-        member("a", "m", stars=0), member("a1", "a", stars=0),
-        member("b", "m", stars=0), member("c", "m", stars=0),
+        member("a", "m", stars=0),
+        member("a1", "a", stars=0),
+        member("b", "m", stars=0),
+        member("c", "m", stars=0),
     ]
     # groups of m: V(a) = 300,000 + 200,000 = 500,000 (largest); V(b) = 100,000; V(c) = 50,000
     # small groups = 150,000 -> floor(500 * 150,000 / 10,000) = 7,500.
@@ -23,11 +25,18 @@ def test_small_group_share_is_five_percent_of_all_groups_but_the_largest_and_ign
     out = run_json(document(members, volumes))
     assert rewards_by_key(out) == {("m", "small_group"): 7_500}
     assert basis_of(out, "m", "small_group") == {
-        "largest_group_root": "a", "largest_group_volume_fen": 500_000, "groups": 3,
-        "small_groups_volume_fen": 150_000, "rate_bp": 500,
+        "largest_group_root": "a",
+        "largest_group_volume_fen": 500_000,
+        "groups": 3,
+        "small_groups_volume_fen": 150_000,
+        "rate_bp": 500,
     }
-    assert out["totals"] == {"consumption_fen": 1_650_000, "rewards_fen": 7_500, "remainder_fen": 0,
-                             "payout_ratio": 7_500 / 1_650_000}
+    assert out["totals"] == {
+        "consumption_fen": 1_650_000,
+        "rewards_fen": 7_500,
+        "remainder_fen": 0,
+        "payout_ratio": 7_500 / 1_650_000,
+    }
 
 
 def test_a_single_group_is_the_largest_so_it_earns_no_small_group_share():
@@ -63,8 +72,12 @@ def test_tied_largest_groups_go_to_the_earliest_registered_referral_then_to_the_
 
 def test_only_members_with_at_least_one_star_earn_but_everybody_s_consumption_counts():
     members = [
-        member("zero", stars=0), member("z1", "zero", stars=0), member("z2", "zero", stars=0),
-        member("one", stars=1), member("o1", "one", stars=0), member("o2", "one", stars=0),
+        member("zero", stars=0),
+        member("z1", "zero", stars=0),
+        member("z2", "zero", stars=0),
+        member("one", stars=1),
+        member("o1", "one", stars=0),
+        member("o2", "one", stars=0),
     ]
     # both have groups 80,000 and 20,000; only "one" (1 star) earns 5% of 20,000 = 1,000,
     # from the consumption of two 0-star members.
@@ -75,19 +88,25 @@ def test_only_members_with_at_least_one_star_earn_but_everybody_s_consumption_co
 
 def test_quarterly_pools_weigh_whole_ten_thousand_yuan_units_and_a_member_can_share_both():
     members = [
-        member("p"), member("p1", "p", stars=0),
-        member("q"), member("q1", "q", stars=0),
-        member("r", stars=2), member("r1", "r", stars=0), member("r2", "r", stars=0),
-        member("s", stars=0), member("s1", "s", stars=0),
-        member("u"), member("u1", "u", stars=0),
+        member("p"),
+        member("p1", "p", stars=0),
+        member("q"),
+        member("q1", "q", stars=0),
+        member("r", stars=2),
+        member("r1", "r", stars=0),
+        member("r2", "r", stars=0),
+        member("s", stars=0),
+        member("s1", "s", stars=0),
+        member("u"),
+        member("u1", "u", stars=0),
     ]
     volumes = {
-        "p1": 3_100_000,   # 31,000 yuan -> weight 3
-        "q1": 3_950_000,   # 39,500 yuan -> weight 3
+        "p1": 3_100_000,  # 31,000 yuan -> weight 3
+        "q1": 3_950_000,  # 39,500 yuan -> weight 3
         "r1": 12_000_000,  # L(r) = 120,000 yuan -> weight 12, in Q1 and Q10
         "r2": 500_000,
-        "s1": 5_000_000,   # s has 0 stars: no share, but s1 counts in T
-        "u1": 999_999,     # L(u) < 10,000 yuan: not in Q1
+        "s1": 5_000_000,  # s has 0 stars: no share, but s1 counts in T
+        "u1": 999_999,  # L(u) < 10,000 yuan: not in Q1
     }
     # T = 3,100,000 + 3,950,000 + 12,000,000 + 500,000 + 5,000,000 + 999,999 = 25,549,999
     # Q1 pool = floor(300 * T / 10,000) = floor(766,499.97) = 766,499; weights p 3, q 3, r 12 = 18
@@ -96,14 +115,22 @@ def test_quarterly_pools_weigh_whole_ten_thousand_yuan_units_and_a_member_can_sh
     # Q10 pool = floor(200 * T / 10,000) = floor(510,999.98) = 510,999; only r (weight 12): all of it
     out = run_json(document(members, volumes, kind="quarterly"))
     assert rewards_by_key(out) == {
-        ("p", "q1"): 127_749, ("q", "q1"): 127_749,
-        ("r", "q1"): 510_999, ("r", "q10"): 510_999,
+        ("p", "q1"): 127_749,
+        ("q", "q1"): 127_749,
+        ("r", "q1"): 510_999,
+        ("r", "q10"): 510_999,
     }
     assert basis_of(out, "p", "q1")["weight"] == basis_of(out, "q", "q1")["weight"] == 3
     assert basis_of(out, "r", "q10") == {
-        "largest_group_root": "r1", "largest_group_volume_fen": 12_000_000, "weight": 12,
-        "total_weight": 12, "pool_fen": 510_999, "pool_bp": 200, "total_consumption_fen": 25_549_999,
-        "weight_unit_fen": 1_000_000, "threshold_fen": 10_000_000,
+        "largest_group_root": "r1",
+        "largest_group_volume_fen": 12_000_000,
+        "weight": 12,
+        "total_weight": 12,
+        "pool_fen": 510_999,
+        "pool_bp": 200,
+        "total_consumption_fen": 25_549_999,
+        "weight_unit_fen": 1_000_000,
+        "threshold_fen": 10_000_000,
     }
     assert out["totals"]["consumption_fen"] == 25_549_999
     assert out["totals"]["rewards_fen"] == 1_277_496
@@ -115,8 +142,12 @@ def test_guide_fee_is_differential_and_skips_ineligible_nutritionists():
     # chain upwards from buyer x: c1 (tier 1) -> b (tier 3, 0 stars: skipped) -> c (tier 2)
     #   -> d (tier 4) -> e (tier 3, below what is already paid) -> a (tier 5)
     members = [
-        member("a", tier=5), member("e", "a", tier=3), member("d", "e", tier=4),
-        member("c", "d", tier=2), member("b", "c", stars=0, tier=3), member("c1", "b", tier=1),
+        member("a", tier=5),
+        member("e", "a", tier=3),
+        member("d", "e", tier=4),
+        member("c", "d", tier=2),
+        member("b", "c", stars=0, tier=3),
+        member("c1", "b", tier=1),
         member("x", "c1", tier=5),
     ]
     # x buys 100,000: c1 200bp -> 2,000; b skipped; c 400-200 -> 2,000; d 800-400 -> 4,000;
@@ -124,14 +155,19 @@ def test_guide_fee_is_differential_and_skips_ineligible_nutritionists():
     # b buys 50,000: c 400 -> 2,000; d 800-400 -> 2,000; e 0; a 200 -> 1,000.
     out = run_json(document(members, {"x": 100_000, "b": 50_000}, components=["guide_fee"]))
     assert rewards_by_key(out) == {
-        ("c1", "guide_fee"): 2_000, ("c", "guide_fee"): 4_000,
-        ("d", "guide_fee"): 6_000, ("a", "guide_fee"): 3_000,
+        ("c1", "guide_fee"): 2_000,
+        ("c", "guide_fee"): 4_000,
+        ("d", "guide_fee"): 6_000,
+        ("a", "guide_fee"): 3_000,
     }
     # d earns two slices: 400-600 and 600-800 on the 150,000 below it
     assert basis_of(out, "d", "guide_fee") == {
-        "guide_tier": 4, "rate_bp": 800,
-        "slices": [{"rate_bp": 600, "diff_bp": 200, "volume_fen": 150_000},
-                   {"rate_bp": 800, "diff_bp": 200, "volume_fen": 150_000}],
+        "guide_tier": 4,
+        "rate_bp": 800,
+        "slices": [
+            {"rate_bp": 600, "diff_bp": 200, "volume_fen": 150_000},
+            {"rate_bp": 800, "diff_bp": 200, "volume_fen": 150_000},
+        ],
     }
 
 
@@ -143,8 +179,7 @@ def test_guide_fee_is_floored_once_per_member_not_per_buyer():
 
 
 def test_payout_cap_scales_every_reward_by_one_factor_floored_to_the_fen():
-    members = [member("m", tier=1), member("a", "m", stars=0), member("b", "m", stars=0),
-               member("c", "m", stars=0)]
+    members = [member("m", tier=1), member("a", "m", stars=0), member("b", "m", stars=0), member("c", "m", stars=0)]
     # small_group: groups 100,000 / 60,000 / 40,000 -> 5% of 100,000 = 5,000
     # guide_fee: m 200bp on 200,000 = 4,000. Rewards 9,000 on consumption 200,000 = 4.5 %.
     # cap 1 %: factor = 0.01 * 200,000 / 9,000 = 2/9
@@ -165,8 +200,14 @@ def test_payout_cap_scales_every_reward_by_one_factor_floored_to_the_fen():
 
 
 def test_store_duty_flags_rewards_strictly_above_one_hundred_thousand_yuan():
-    members = [member("at"), member("a1", "at", stars=0), member("a2", "at", stars=0),
-               member("above"), member("b1", "above", stars=0), member("b2", "above", stars=0)]
+    members = [
+        member("at"),
+        member("a1", "at", stars=0),
+        member("a2", "at", stars=0),
+        member("above"),
+        member("b1", "above", stars=0),
+        member("b2", "above", stars=0),
+    ]
     # "at": small groups 200,000,000 -> 10,000,000 fen exactly: not flagged
     # "above": small groups 200,000,020 -> 10,000,001 fen: flagged
     volumes = {"a1": 300_000_000, "a2": 200_000_000, "b1": 300_000_000, "b2": 200_000_020}
@@ -204,8 +245,7 @@ def test_no_consumption_means_no_rewards_and_a_zero_payout_ratio():
 
 
 def test_rewards_are_sorted_by_member_then_component():
-    members = [member("z", tier=1), member("b", "z", tier=1), member("b1", "b"), member("b2", "b"),
-               member("a", "z")]
+    members = [member("z", tier=1), member("b", "z", tier=1), member("b1", "b"), member("b2", "b"), member("a", "z")]
     out = run_json(document(members, {"b1": 10_000, "b2": 20_000, "a": 5_000}))
     keys = [(r["member"], r["component"]) for r in out["rewards"]]
     assert keys == sorted(keys)

@@ -92,14 +92,17 @@ def test_own_consumption_never_counts_for_ones_own_rewards(doc, rules, data):
 @settings(max_examples=150)
 @given(
     volume=st.integers(1, 2_000_000),
-    children=st.lists(st.tuples(st.text(alphabet="pqrs", min_size=1, max_size=2), st.sampled_from(TIMES)),
-                      min_size=2, max_size=6, unique_by=lambda c: c[0]),
+    children=st.lists(
+        st.tuples(st.text(alphabet="pqrs", min_size=1, max_size=2), st.sampled_from(TIMES)),
+        min_size=2,
+        max_size=6,
+        unique_by=lambda c: c[0],
+    ),
 )
 def test_ties_for_the_largest_group_go_to_the_earliest_registration_then_the_smallest_id(volume, children):
     members = [member("m")] + [member(cid, "m", stars=0, at=at) for cid, at in children]
     # a 100 % rate makes any small-group volume a reward, so the basis shows the choice
-    out = _run(document(members, {cid: volume for cid, _ in children}),
-               SettlementRules(small_group_rate_bp=10_000))
+    out = _run(document(members, {cid: volume for cid, _ in children}), SettlementRules(small_group_rate_bp=10_000))
     winner = min(children, key=lambda c: (datetime.fromisoformat(c[1]), c[0]))[0]
     (reward,) = out["rewards"]
     assert reward["basis"]["largest_group_root"] == winner
@@ -107,13 +110,22 @@ def test_ties_for_the_largest_group_go_to_the_earliest_registration_then_the_sma
 
 
 @settings(max_examples=200)
-@given(doc=forests(), rules=settlement_rules(),
-       cap=st.fractions(min_value=0, max_value=Fraction(1, 5), max_denominator=10_000))
+@given(
+    doc=forests(),
+    rules=settlement_rules(),
+    cap=st.fractions(min_value=0, max_value=Fraction(1, 5), max_denominator=10_000),
+)
 def test_the_payout_cap_never_raises_a_reward_and_brings_the_ratio_under_it(doc, rules, cap):
     request = input_from_json({**doc, "max_payout_ratio": None})
     free = settle(request.inp, rules, kind=request.kind, period=request.period, components=request.components)
-    capped = settle(request.inp, rules, kind=request.kind, period=request.period,
-                    components=request.components, max_payout_ratio=cap)
+    capped = settle(
+        request.inp,
+        rules,
+        kind=request.kind,
+        period=request.period,
+        components=request.components,
+        max_payout_ratio=cap,
+    )
     assert capped.payout_ratio <= cap or capped.scale_factor is None
     assert capped.payout_ratio <= max(cap, free.payout_ratio)
     if capped.consumption_fen and free.computed_rewards_fen > cap * capped.consumption_fen:

@@ -39,9 +39,9 @@ def test_every_subtree_is_one_contiguous_preorder_range(parent):
     assert sorted(forest.order.tolist()) == list(range(n))
     assert (forest.order[forest.tin] == np.arange(n)).all()
     for v in range(n):
-        inside = {int(u) for u in forest.order[forest.tin[v]:forest.tin[v] + forest.size[v]]}
+        inside = {int(u) for u in forest.order[forest.tin[v] : forest.tin[v] + forest.size[v]]}
         assert inside == {v} | {u for u in range(n) if v in _ancestors(parent, u)}
-        kids = forest.children[forest.child_start[v]:forest.child_start[v + 1]]
+        kids = forest.children[forest.child_start[v] : forest.child_start[v + 1]]
         assert sorted(kids.tolist()) == [u for u in range(n) if parent[u] == v]
 
 
@@ -68,8 +68,9 @@ def test_a_cycle_is_reported_with_its_members(parent, cycle):
 
 
 def test_a_cycle_in_the_input_names_the_member_ids():
-    inp = SettlementInput.from_arrays(parent=[-1, 2, 1], stars=[1, 1, 1], guide_tier=[0, 0, 0],
-                                      volumes_fen=[0, 0, 0], member_ids=["root", "x", "y"])
+    inp = SettlementInput.from_arrays(
+        parent=[-1, 2, 1], stars=[1, 1, 1], guide_tier=[0, 0, 0], volumes_fen=[0, 0, 0], member_ids=["root", "x", "y"]
+    )
     with pytest.raises(ReferralCycleError, match=r"'x', 'y'|'y', 'x'"):
         settle(inp, SettlementRules(), kind="monthly", period="2026-10")
 

@@ -135,7 +135,8 @@ def test_the_cap_defaults_to_the_rules_and_accepts_exact_fractions():
     capped = SettlementRules(max_payout_ratio=Fraction(1, 100))
     # 5 % of 200 = 10 fen on 500 fen = 2 % > 1 %: factor 5/10 = 1/2
     assert run_json(doc, capped)["report"]["scale_factor"] == "1/2"
-    inp = SettlementInput.from_arrays(parent=[-1, 0, 0], stars=[1, 0, 0], guide_tier=[0, 0, 0],
-                                      volumes_fen=[0, 300, 200])
+    inp = SettlementInput.from_arrays(
+        parent=[-1, 0, 0], stars=[1, 0, 0], guide_tier=[0, 0, 0], volumes_fen=[0, 300, 200]
+    )
     result = settle(inp, SettlementRules(), "monthly", "2026-10", max_payout_ratio=Fraction(1, 250))
     assert result.scale_factor == Fraction(1, 5) and result.rewards_fen == 2

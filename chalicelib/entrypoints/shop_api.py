@@ -1,0 +1,82 @@
+"""Aibi payments at the shop: signed service calls (same signature as ``/v1/events``).
+
+- ``POST /v1/shop/aibi-payments`` holds the amount for an order (idempotent by order id);
+- ``.../{order_id}/capture`` and ``.../{order_id}/void`` resolve the hold;
+- ``.../{order_id}/refunds`` returns aibi of a captured payment (idempotent by refund id).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from chalice import Blueprint, Response
+
+from ..domain import errors as e
+from ..domain import wallet as w
+from ..domain.holds import HoldError, HoldState
+from ..domain.signing import InvalidSignature
+from ..service_layer import earning, shop_payments
+from . import schemas as s
+from .events_api import check_signature
+from .http import SIGNED, Call, endpoint
+
+shop_api = Blueprint(__name__)
+route = functools.partial(endpoint, shop_api, tag="shop", access=SIGNED, verify=check_signature)
+
+
+@route(
+    "/v1/shop/aibi-payments",
+    "POST",
+    status=201,
+    body=s.AibiHoldRequest,
+    response=s.AibiPayment,
+    summary="Hold aibi for a shop order (30 minutes); the same request again returns the same hold",
+    errors=(
+        InvalidSignature,
+        earning.UnknownMember,
+        w.InsufficientBalance,
+        shop_payments.PaymentMismatch,
+        e.AccountFrozen,
+    ),
+)
+def hold(call: Call) -> Response:
+    b = call.body
+    payment, created = shop_payments.hold(call.c, b.order_id, b.member_id, b.amount_fen)
+    body = s.AibiPayment(**payment).model_dump_json()
+    return Response(body=body, status_code=201 if created else 200, headers={"Content-Type": "application/json"})
+
+
+@route(
+    "/v1/shop/aibi-payments/{order_id}/capture",
+    "POST",
+    response=s.AibiPayment,
+    summary="Capture a held aibi payment (the order is paid)",
+    errors=(InvalidSignature, shop_payments.PaymentNotFound, HoldError),
+)
+def capture(call: Call, order_id: str) -> s.AibiPayment:
+    return s.AibiPayment(**shop_payments.settle(call.c, order_id, HoldState.POSTED))
+
+
+@route(
+    "/v1/shop/aibi-payments/{order_id}/void",
+    "POST",
+    response=s.AibiPayment,
+    summary="Void a held aibi payment (the order was not paid); the aibi returns",
+    errors=(InvalidSignature, shop_payments.PaymentNotFound, HoldError),
+)
+def void(call: Call, order_id: str) -> s.AibiPayment:
+    return s.AibiPayment(**shop_payments.settle(call.c, order_id, HoldState.VOIDED))
+
+
+@route(
+    "/v1/shop/aibi-payments/{order_id}/refunds",
+    "POST",
+    status=201,
+    body=s.AibiRefundRequest,
+    response=s.AibiPayment,
+    summary="Refund aibi of a captured payment; idempotent by refund_id",
+    errors=(InvalidSignature, shop_payments.PaymentNotFound, shop_payments.RefundExceedsCaptured, e.Conflict),
+)
+def refund(call: Call, order_id: str) -> s.AibiPayment:
+    b = call.body
+    return s.AibiPayment(**shop_payments.refund(call.c, order_id, b.refund_id, b.amount_fen))
