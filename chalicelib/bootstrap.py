@@ -20,6 +20,7 @@ from .adapters.crypto import FieldCipher, KeyRing, SecretsManagerSource, SecretS
 from .adapters.dynamodb.pagination import Cursors
 from .adapters.dynamodb.uow import EventHandler, UnitOfWork
 from .adapters.messaging import OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
 from .config import Settings
 from .domain.calendar import utc_now
@@ -46,6 +47,7 @@ class Container:
     sms: SmsSender
     ops: OpsNotifier
     secrets: SecretSource
+    snapshots: SnapshotStore | None = None
     randbelow: Callable[[int], int] = secrets.randbelow
     outbox: Outbox | None = None
     handlers: dict[type, list[EventHandler]] = field(default_factory=dict)
@@ -106,6 +108,7 @@ def bootstrap(
         ops=ops,
         secrets=source,
         outbox=outbox,
+        snapshots=SnapshotStore(session.client("s3"), settings.snapshot_bucket),
     )
     subscribe_handlers(container)
     return container

@@ -19,6 +19,7 @@ class Settings:
     integration_keys_secret_id: str
     ops_topic_arn: str
     public_base_url: str
+    snapshot_bucket: str
     # local stage only (RULES/API "Local stage"); empty elsewhere
     local_admin_phone: str = ""
     local_admin_totp_secret: str = ""
@@ -43,6 +44,7 @@ class Settings:
             integration_keys_secret_id=env.get("INTEGRATION_KEYS_SECRET_ID", "member-points/local/integration-keys"),
             ops_topic_arn=env.get("OPS_TOPIC_ARN", ""),
             public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            snapshot_bucket=env.get("SNAPSHOT_BUCKET", "member-points-local-settlements"),
             local_admin_phone=env.get("LOCAL_ADMIN_PHONE", "+8613800000000") if local else "",
             local_admin_totp_secret=(
                 env.get("LOCAL_ADMIN_TOTP_SECRET", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP") if local else ""

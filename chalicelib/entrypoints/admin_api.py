@@ -7,7 +7,7 @@ import functools
 from chalice import Blueprint
 
 from ..domain import errors as e
-from ..service_layer import adjustments, reviews, staff
+from ..service_layer import adjustments, guides, reviews, staff
 from ..service_layer.reviews import ReviewKind
 from . import schemas as s
 from .authorizer import bearer
@@ -170,3 +170,33 @@ def adjust(call: Call) -> s.Adjusted:
         key=call.idempotency_key(),
     )
     return s.Adjusted(**outcome)
+
+
+@route(
+    "/v1/admin/nutritionists/{member_id}/assessment",
+    "POST",
+    access=OPS,
+    body=s.AssessmentRequest,
+    response=s.GuideOut,
+    summary="Record a nutritionist's lecture assessment (passed, excellent, outstanding)",
+    errors=(e.NotFound, e.InvalidState),
+)
+def record_assessment(call: Call, member_id: str) -> s.GuideOut:
+    assert call.principal is not None
+    result = guides.record_assessment(call.c, call.principal, member_id, call.body.result, call.body.reason)
+    return s.GuideOut(member_id=member_id, assessment=result)
+
+
+@route(
+    "/v1/admin/nutritionists/{member_id}/tier",
+    "POST",
+    access=OPS,
+    body=s.TierRequest,
+    response=s.GuideOut,
+    summary="Lower a guide tier with a reason (evaluation raises tiers; only ops lower them)",
+    errors=(e.NotFound, e.InvalidState),
+)
+def lower_tier(call: Call, member_id: str) -> s.GuideOut:
+    assert call.principal is not None
+    tier = guides.lower_tier(call.c, call.principal, member_id, call.body.tier, call.body.reason)
+    return s.GuideOut(member_id=member_id, guide_tier=tier)

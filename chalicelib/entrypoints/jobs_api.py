@@ -77,3 +77,9 @@ def _scheduled(name: str, cron: Cron) -> None:
 _scheduled("release-pending", Cron(10, 16, "*", "*", "?", "*"))
 _scheduled("expire-points", Cron(20, 16, "*", "*", "?", "*"))
 _scheduled("reconcile", Cron(0, 21, "*", "*", "?", "*"))
+# the 8th at 01:00 and 02:00, the 10th at 03:00 (Asia/Shanghai)
+_scheduled("settle-monthly", Cron(0, 17, 7, "*", "?", "*"))
+_scheduled("settle-quarterly", Cron(0, 18, 7, "1,4,7,10", "?", "*"))
+_scheduled("release-rewards", Cron(0, 19, 9, "*", "?", "*"))
+# 1 May, 1 Sep, 1 Jan at 04:00 in Shanghai = the last day of Apr, Aug, Dec at 20:00 UTC
+_scheduled("evaluate-guides", Cron(0, 20, "L", "4,8,12", "?", "*"))

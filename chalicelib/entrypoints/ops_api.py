@@ -10,7 +10,7 @@ from chalice import Blueprint
 from ..domain import errors as e
 from ..domain.draw import InvalidPrizes
 from ..domain.holds import HoldError
-from ..service_layer import draws, mall, wallet
+from ..service_layer import draws, mall, settlement, wallet
 from . import schemas as s
 from .authorizer import bearer
 from .http import Call, endpoint
@@ -221,3 +221,28 @@ def create_project(call: Call) -> s.CharityProject:
     return s.CharityProject(
         **draws.create_project(call.c, call.principal, b.name, b.description, b.seats, b.points_per_seat)
     )
+
+
+@route(
+    "/v1/admin/settlements/{settlement_id}",
+    "GET",
+    access=staff_access("finance", "ops", "auditor", "admin"),
+    response=s.Settlement,
+    summary="A settlement (e.g. monthly-2026-10) with its report",
+    errors=(settlement.UnknownSettlement,),
+)
+def get_settlement(call: Call, settlement_id: str) -> s.Settlement:
+    return s.Settlement(**settlement.run_view(settlement.get_run(settlement_id)))
+
+
+@route(
+    "/v1/admin/settlements/{settlement_id}/approve",
+    "POST",
+    access=FINANCE,
+    response=s.Settlement,
+    summary="Approve a draft settlement so that release-rewards credits it on its release day",
+    errors=(settlement.UnknownSettlement, e.InvalidState),
+)
+def approve_settlement(call: Call, settlement_id: str) -> s.Settlement:
+    assert call.principal is not None
+    return s.Settlement(**settlement.approve(call.c, call.principal, settlement_id))

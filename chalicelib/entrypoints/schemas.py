@@ -735,3 +735,49 @@ class AibiPayment(Out):
     refunded_fen: int
     state: str = Field(description="pending | posted | voided | expired")
     expires_at: datetime
+
+
+# --- settlements --------------------------------------------------------------------------------
+class RewardLine(Out):
+    settlement_id: str
+    kind: str
+    period: str
+    component: str
+    amount_fen: int
+    basis: dict[str, object]
+    status: str = Field(description="draft | approved | released")
+    released_at: datetime | None
+
+
+class RewardList(Out):
+    rewards: list[RewardLine]
+    next_cursor: str | None
+
+
+class Settlement(Out):
+    settlement_id: str
+    kind: str
+    period: str
+    status: str
+    lines: int
+    release_on: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    released_at: datetime | None
+    report: dict[str, object]
+
+
+class AssessmentRequest(Body):
+    result: Literal["passed", "excellent", "outstanding"]
+    reason: Reason
+
+
+class TierRequest(Body):
+    tier: Annotated[int, Field(ge=0, le=5)]
+    reason: Reason
+
+
+class GuideOut(Out):
+    member_id: str
+    assessment: str | None = None
+    guide_tier: int | None = None

@@ -12,7 +12,7 @@ from chalice import Blueprint
 from ..domain import errors as e
 from ..domain import wallet as w
 from ..domain.points import InsufficientPoints, PointsDebt
-from ..service_layer import draws, mall, wallet
+from ..service_layer import draws, mall, settlement, wallet
 from . import schemas as s
 from .authorizer import bearer
 from .http import MEMBER, Call, endpoint
@@ -199,3 +199,15 @@ def list_projects(call: Call) -> s.CharityList:
 )
 def pledge(call: Call, project_id: str) -> s.Pledged:
     return s.Pledged(**draws.pledge(call.c, call.member_id, project_id, call.body.seats, call.idempotency_key()))
+
+
+@route(
+    "/v1/me/rewards",
+    "GET",
+    summary="Settlement lines with the basis that explains each fen, newest first",
+    query=s.ListQuery,
+    response=s.RewardList,
+)
+def rewards(call: Call) -> s.RewardList:
+    page = settlement.member_rewards(call.c, call.member_id, call.query.limit, call.query.cursor)
+    return s.RewardList(rewards=[s.RewardLine(**v) for v in page.items], next_cursor=page.next_cursor)

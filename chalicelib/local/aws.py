@@ -7,7 +7,7 @@ Two things make moto behave like the real services for this code base:
   tests see atomic conditional writes and transactions, as they would in AWS.
 - the stage's resources are created from the same definitions production uses: the
   table from ``infra/template.yaml`` (see ``schema``), a KMS key under the stage's
-  alias and the application secrets. SMS and ops alerts go to an in-memory outbox
+  alias, the application secrets and the settlement snapshot bucket. SMS and ops alerts go to an in-memory outbox
   (``adapters.messaging.Outbox``) instead of SNS.
 """
 
@@ -96,3 +96,7 @@ class EmbeddedAws:
             keys[self.settings.local_integration_key_id] = self.settings.local_integration_secret
         self.integration_keys = keys
         sm.create_secret(Name=self.settings.integration_keys_secret_id, SecretString=json.dumps(keys))
+        self.client("s3").create_bucket(
+            Bucket=self.settings.snapshot_bucket,
+            CreateBucketConfiguration={"LocationConstraint": self.settings.region},
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..adapters.dynamodb.base import epoch, shard_of
+from ..adapters.dynamodb.base import epoch, iso, shard_of
 from ..adapters.dynamodb.identity import MemberItem
 from ..adapters.dynamodb.points import ActivityItem, CapItem, OnceItem, OrderItem, PendingPointsItem, VolumeItem
 from ..adapters.dynamodb.uow import EventHandler, UnitOfWork
@@ -244,7 +244,7 @@ def _order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: Incomi
                     release_on,
                 )
     uow.put(order, condition=OrderItem.pk.does_not_exist(), on_fail=OrderExists())
-    add_volume(uow, member.member_id, str(Month.of(day)), paid)
+    add_volume(uow, member.member_id, str(Month.of(day)), paid, c.now())
 
 
 def live_referrer(member: MemberItem) -> MemberItem | None:
@@ -285,7 +285,7 @@ def _pending(
     MemberPoints.of(uow, c, member_id).earn_pending(points, rule.value, ref=order_id)
 
 
-def add_volume(uow: UnitOfWork, member_id: str, month: str, delta_fen: int) -> None:
+def add_volume(uow: UnitOfWork, member_id: str, month: str, delta_fen: int, at: datetime) -> None:
     """The member's consumption of ``month`` (settlement input), never below zero."""
     shard = shard_of(member_id)
     condition = None if delta_fen >= 0 else (VolumeItem.paid_fen >= -delta_fen)
@@ -295,8 +295,9 @@ def add_volume(uow: UnitOfWork, member_id: str, month: str, delta_fen: int) -> N
             VolumeItem.paid_fen.add(delta_fen),
             VolumeItem.member_id.set(member_id),
             VolumeItem.month.set(month),
+            VolumeItem.changed_at.set(at),
             VolumeItem.gsi2pk.set(f"VOLUME#{month}#{shard}"),
-            VolumeItem.gsi2sk.set(member_id),
+            VolumeItem.gsi2sk.set(f"{iso(at)}#{member_id}"),
         ],
         condition=condition,
         on_fail=ConcurrentUpdate(),
@@ -337,7 +338,7 @@ def _order_refunded(uow: UnitOfWork, c: Container, member: MemberItem, event: In
         condition=OrderItem.version == int(order.version),
         on_fail=ConcurrentUpdate(),
     )
-    add_volume(uow, member.member_id, order.month, -refund)
+    add_volume(uow, member.member_id, order.month, -refund, c.now())
 
 
 def _take_back(

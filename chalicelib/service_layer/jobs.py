@@ -17,7 +17,7 @@ from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.calendar import Month, PeriodError, Quarter, local_date, start_of_local_day
 from ..domain.errors import NotFound, RuleViolation
-from . import points_jobs, reconcile
+from . import guides, points_jobs, reconcile, settlement
 from .common import audit
 
 
@@ -160,3 +160,27 @@ def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
 @job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identities")
 def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
     return reconcile.reconcile()
+
+
+@job("settle-monthly", "Small-group share and guidance fees of a month (default: last month)", period="month")
+def _settle_monthly(c: Container, request: JobRequest) -> dict[str, Any]:
+    return settlement.run_settlement(c, settlement.MONTHLY, request.period, request.dry_run)
+
+
+@job("settle-quarterly", "Q1 and Q10 pools of a quarter (default: last quarter)", period="quarter")
+def _settle_quarterly(c: Container, request: JobRequest) -> dict[str, Any]:
+    return settlement.run_settlement(c, settlement.QUARTERLY, request.period, request.dry_run)
+
+
+@job("release-rewards", "Credit approved settlements whose release day has come into wallets")
+def _release_rewards(c: Container, request: JobRequest) -> dict[str, Any]:
+    return settlement.release_rewards(c, today(c, request), request.dry_run)
+
+
+@job(
+    "evaluate-guides",
+    "Raise guide tiers over the 4-month window ending Apr/Aug/Dec (default: the last one)",
+    period="month",
+)
+def _evaluate_guides(c: Container, request: JobRequest) -> dict[str, Any]:
+    return guides.evaluate_guides(c, request.period, request.dry_run)

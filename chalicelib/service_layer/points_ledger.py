@@ -61,6 +61,8 @@ class MemberPoints(VersionedAccount[_Entry]):
         self.c = c
         self.state = load_state(item)
         self._now = c.now()
+        self._opening = (item.opening_month, item.opening_lifetime) if item is not None else (None, None)
+        self._loaded_lifetime = self.state.lifetime
         self.expired_on_load = self.expire(Month.of(local_date(as_of)))
 
     @classmethod
@@ -160,6 +162,10 @@ class MemberPoints(VersionedAccount[_Entry]):
         shard = shard_of(self.member_id)
         state = self.state
         earliest = p.earliest_lot(state)
+        month = str(Month.of(local_date(self._now)))
+        opening_month, opening_lifetime = self._opening
+        if opening_month != month:
+            opening_month, opening_lifetime = month, self._loaded_lifetime
         return PointsBalanceItem(
             pk=balance_pk(self.member_id),
             sk=PointsBalanceItem.SK,
@@ -171,8 +177,10 @@ class MemberPoints(VersionedAccount[_Entry]):
             lots=dict(state.lots),
             version=version,
             updated_at=self._now,
+            opening_month=opening_month,
+            opening_lifetime=opening_lifetime,
             gsi2pk=f"MEMBERS#{shard}",
-            gsi2sk=f"{self.member_id}#POINTS",
+            gsi2sk=f"B#{self.member_id}",
             gsi3pk=f"EXPIRY#{shard}" if earliest else None,
             gsi3sk=f"{earliest}#{self.member_id}" if earliest else None,
         )

@@ -47,9 +47,7 @@ def reconcile_points() -> dict[str, Any]:
     negative but a refund debt, and issued - spent - expired - reversed = sum of balances."""
     result = Reconciliation()
     balances = per_shard(
-        lambda shard: PointsBalanceItem.population.query(
-            f"MEMBERS#{shard}", filter_condition=PointsBalanceItem.sk == PointsBalanceItem.SK
-        )
+        lambda shard: PointsBalanceItem.population.query(f"MEMBERS#{shard}", PointsBalanceItem.gsi2sk.startswith("B#"))
     )
     for balance in balances:
         result.members += 1

@@ -157,7 +157,7 @@ def new_member_item(
         registered_at=now,
         guide_tier=0,
         gsi2pk=f"MEMBERS#{shard_of(member_id)}",
-        gsi2sk=f"{member_id}#PROFILE",
+        gsi2sk=f"P#{member_id}",
     )
     if referrer is not None:
         item.referrer_id = referrer.member_id

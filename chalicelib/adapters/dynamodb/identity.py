@@ -24,7 +24,7 @@ class MemberItem(BaseItem):
 
     gsi1: ``REFERRER#<referrer id>`` / ``<registered_at>#<id>`` lists direct referrals in
     registration order (the tie rule of RULES.md 5.1 reads this order).
-    gsi2: ``MEMBERS#<shard>`` / ``<id>``: the population, read shard by shard in parallel.
+    gsi2: ``MEMBERS#<shard>`` / ``P#<id>``: the population, read shard by shard in parallel.
     gsi3: ``CHURN#<YYYY-MM>`` / ``<closed_at>#<id>`` once closed, for churn statistics.
     """
 
@@ -47,6 +47,7 @@ class MemberItem(BaseItem):
     profile_completed_at = UTCDateTimeAttribute(null=True)
     roles = UnicodeSetAttribute(null=True)
     guide_tier = NumberAttribute(default=0)
+    assessment = UnicodeAttribute(null=True)  # lecture assessment of a nutritionist
     first_paid_at = UTCDateTimeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
     close_reason = UnicodeAttribute(null=True)

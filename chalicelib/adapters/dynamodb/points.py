@@ -23,7 +23,8 @@ class PointsBalanceItem(BaseItem):
     """``MEMBER#<id>`` / ``POINTS``.
 
     ``available`` is negative while the member is in points debt (RULES.md 3.2).
-    gsi2: ``MEMBERS#<shard>`` / ``<id>#POINTS``: lifetime points for the settlement jobs.
+    gsi2: ``MEMBERS#<shard>`` / ``B#<id>``: lifetime points for the settlement jobs (the
+    ``P#``/``B#`` prefixes let a job read profiles or balances of a shard, not both).
     gsi3: ``EXPIRY#<shard>`` / ``<earliest lot month>#<id>`` while any lot is live: the
     expiry job reads only the members whose earliest lot is due.
     """
@@ -37,6 +38,10 @@ class PointsBalanceItem(BaseItem):
     lots = MapAttribute(default=dict)
     version = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute(null=True)
+    # lifetime points when the month of the last change began: the settlement jobs read
+    # a member's stars at the end of a period from it (RULES.md 5)
+    opening_month = UnicodeAttribute(null=True)
+    opening_lifetime = NumberAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
     gsi3pk = UnicodeAttribute(null=True)
@@ -122,13 +127,15 @@ class OrderItem(BaseItem):
 class VolumeItem(BaseItem):
     """``MEMBER#<id>`` / ``VOLUME#<YYYY-MM>``: money paid in that month, net of its refunds.
 
-    gsi2: ``VOLUME#<YYYY-MM>#<shard>`` / ``<id>``: a month's consumption, read shard by
-    shard by the settlement jobs.
+    gsi2: ``VOLUME#<YYYY-MM>#<shard>`` / ``<changed_at>#<id>``: a month's consumption, read
+    shard by shard by the settlement jobs; ordered by the last change, so a job can ask
+    cheaply whether a settled month changed since it was computed.
     """
 
     member_id = UnicodeAttribute()
     month = UnicodeAttribute()
     paid_fen = NumberAttribute(default=0)
+    changed_at = UTCDateTimeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
     by_month = gsi(2)()
