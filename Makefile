@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<26.3"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
@@ -21,7 +21,7 @@ dev: $(STAMP)
 
 ## Install, lint, validate the infra template and run the whole suite.
 test: $(STAMP) lint infra-lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check app.py chalicelib tests
@@ -34,7 +34,8 @@ unit: $(STAMP)
 
 ## Benchmarks are run on purpose, never by `make test`; they print their figures.
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks.run_all
+	$(BIN)/python -m tests.benchmarks.bench_settlement
+	$(BIN)/python -m tests.benchmarks.bench_points
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice import Response
 from chalice.app import Request
+from ulid import ULID
 
 from ..adapters.observability import logger
 from .errors import CHALICE_CODES, JSON_HEADERS, error_body
@@ -38,7 +39,7 @@ def _rewrite_chalice_error(response: Response) -> Response:
 
 def contract_middleware(request: Request, get_response: Any) -> Response:
     context = request.context or {}
-    request_id = context.get("requestId") or context.get("extendedRequestId") or "local"
+    request_id = context.get("requestId") or context.get("extendedRequestId") or str(ULID())
     logger.append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
     started = time.perf_counter()
     response = _rewrite_chalice_error(get_response(request))
