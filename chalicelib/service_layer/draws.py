@@ -264,7 +264,6 @@ def draw_log(c: Container, campaign_id: str, limit: int, cursor: str | None) -> 
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
         newest_first=True,
         convert=view,
     )
@@ -315,7 +314,6 @@ def projects(c: Container, limit: int, cursor: str | None) -> Page[dict[str, Any
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi3pk", "gsi3sk"),
         newest_first=True,
         convert=project_view,
     )

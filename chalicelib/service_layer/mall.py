@@ -172,7 +172,6 @@ def catalogue(c: Container, *, include_inactive: bool, limit: int, cursor: str |
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi3pk", "gsi3sk"),
         convert=item_view,
     )
     if include_inactive:
@@ -270,7 +269,6 @@ def member_orders(c: Container, member_id: str, limit: int, cursor: str | None) 
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
         newest_first=True,
         convert=order_view,
     )

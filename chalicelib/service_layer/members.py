@@ -333,7 +333,6 @@ def list_referrals(c: Container, member_id: str, limit: int, cursor: str | None)
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
         convert=convert,
     )
 

@@ -223,7 +223,6 @@ def entries_page(c: Container, member_id: str, limit: int, cursor: str | None) -
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk"),
         range_key_condition=PointsEntryItem.sk.startswith("PLEDGER#"),
         newest_first=True,
     )

@@ -200,6 +200,5 @@ def pending(c: Container, kind: ReviewKind, limit: int, cursor: str | None) -> P
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi3pk", "gsi3sk"),
         convert=lambda item: _to_view(c, item),
     )

@@ -616,7 +616,6 @@ def member_rewards(c: Container, member_id: str, limit: int, cursor: str | None)
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
         newest_first=True,
         convert=view,
     )

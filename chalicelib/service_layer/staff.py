@@ -201,7 +201,6 @@ def read_audit(
             cursors=c.cursors,
             limit=limit,
             cursor=cursor,
-            key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
             newest_first=True,
             convert=_audit_view,
         )
@@ -212,7 +211,6 @@ def read_audit(
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk"),
         newest_first=True,
         convert=_audit_view,
     )

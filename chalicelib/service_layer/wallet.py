@@ -192,7 +192,6 @@ def wallet_entries(c: Container, member_id: str, limit: int, cursor: str | None)
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk"),
         range_key_condition=WalletEntryItem.sk.startswith("WLEDGER#"),
         newest_first=True,
     )
@@ -544,7 +543,6 @@ def member_withdrawals(c: Container, member_id: str, limit: int, cursor: str | N
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi1pk", "gsi1sk"),
         newest_first=True,
         convert=withdrawal_view,
     )
@@ -557,6 +555,5 @@ def withdrawal_queue(c: Container, status: str, limit: int, cursor: str | None) 
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
-        key_attributes=("pk", "sk", "gsi3pk", "gsi3sk"),
         convert=withdrawal_view,
     )

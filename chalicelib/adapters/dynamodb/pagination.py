@@ -63,6 +63,15 @@ class Cursors:
         return data["k"]
 
 
+def key_attributes_of(source: type[Model] | Index) -> tuple[str, ...]:
+    """The attributes of a page's last evaluated key: the table's keys, plus the index's
+    (every GSI of this table is ``gsiN`` with keys ``gsiNpk``/``gsiNsk``)."""
+    if isinstance(source, Index):
+        name = source.Meta.index_name
+        return ("pk", "sk", f"{name}pk", f"{name}sk")
+    return ("pk", "sk")
+
+
 def query_page(
     source: type[Model] | Index,
     hash_key: str,
@@ -70,11 +79,11 @@ def query_page(
     cursors: Cursors,
     limit: int,
     cursor: str | None,
-    key_attributes: tuple[str, ...],
     range_key_condition: Condition | None = None,
     newest_first: bool = False,
     convert: Callable[[Any], T] = lambda item: item,
 ) -> Page[T]:
+    key_attributes = key_attributes_of(source)
     start = None
     if cursor:
         start = {name: {"S": value} for name, value in cursors.decode(hash_key, cursor).items()}
