@@ -13,6 +13,7 @@ Two things make moto behave like the real services for this code base:
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import secrets
@@ -29,6 +30,17 @@ from . import schema
 
 _moto_lock = threading.RLock()
 _patched = False
+_sessions: dict[str, Any] = {}
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def shared_session(region: str) -> Any:
+    """One boto3 session per process: creating clients from it reuses the loaded service
+    models (a fresh session re-reads them from disk, the slowest part of a test set-up).
+    Its clients stay valid across ``mock_aws`` starts and stops."""
+    if region not in _sessions:
+        _sessions[region] = boto3.session.Session(region_name=region)
+    return _sessions[region]
 
 
 def serialise_moto_calls() -> None:
@@ -43,6 +55,62 @@ def serialise_moto_calls() -> None:
 
     BotocoreStubber.process_request = locked  # type: ignore[method-assign]
     _patched = True
+
+
+class _KeepTables:
+    """Stands in for the ``copy`` module inside moto's DynamoDB backend: a Table is not
+    copied (``fast_transactions`` backs up the touched items instead)."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def fast_transactions() -> None:
+    """moto backs a transaction up by deep-copying the whole table once per item, which
+    makes every write slower as the table grows. Back up only the items the transaction
+    touches and restore them if it is cancelled: the same all-or-nothing outcome (under
+    the lock of ``serialise_moto_calls``), at the cost of the transaction's own size."""
+    from moto.dynamodb import models as ddb
+
+    if getattr(ddb.DynamoDBBackend.transact_write_items, "_fast", False):
+        return
+    original = ddb.DynamoDBBackend.transact_write_items
+    ddb.copy = _KeepTables  # type: ignore[attr-defined]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            name = op.get("TableName")
+            if name not in self.tables:
+                continue
+            table = self.tables[name]
+            if "Item" in op:
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op.get("Key", {})
+            try:
+                current = self.get_item(name, key)
+            except Exception:  # moto validates the request itself below
+                continue
+            backups.append((name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, key, before in reversed(backups):
+                if before is None:
+                    self.delete_item(name, key)
+                else:
+                    self.put_item(name, before)
+            raise
+
+    transact_write_items._fast = True  # type: ignore[attr-defined]
+    ddb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def fake_credentials(region: str) -> None:
@@ -67,6 +135,7 @@ class EmbeddedAws:
     def start(self) -> EmbeddedAws:
         fake_credentials(self.settings.region)
         serialise_moto_calls()
+        fast_transactions()
         self._mock = mock_aws()
         self._mock.start()
         self._create_resources()
@@ -77,8 +146,15 @@ class EmbeddedAws:
             self._mock.stop()
             self._mock = None
 
+    @property
+    def session(self) -> Any:
+        return shared_session(self.settings.region)
+
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.settings.region)
+        key = (self.settings.region, service)
+        if key not in _clients:
+            _clients[key] = self.session.client(service)
+        return _clients[key]
 
     def _create_resources(self) -> None:
         kms = self.client("kms")

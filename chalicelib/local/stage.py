@@ -31,7 +31,7 @@ def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[Em
     local_environment()
     settings = Settings.from_env()
     aws = EmbeddedAws(settings).start()
-    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox())
+    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox(), session=aws.session)
     install(container)
     ensure_local_admin(container)
     return aws, container
