@@ -385,11 +385,15 @@ def number_settings() -> dict[str, object]:
 
 
 def resolve_setting(name: str) -> str:
-    """The dotted path of a single-number setting named by its path or by its unique last part."""
+    """The dotted path of a single-number setting named by its path or a unique ending of it.
+
+    ``small_group_rate_bp``, ``settlement.small_group_rate_bp`` and
+    ``rules.settlement.small_group_rate_bp`` all name the same setting.
+    """
     settings = number_settings()
     if name in settings:
         return name
-    matches = [path for path in settings if path.rsplit(".", 1)[-1] == name]
+    matches = [path for path in settings if path.endswith(f".{name}")]
     if len(matches) == 1:
         return matches[0]
     if matches:

@@ -173,12 +173,13 @@ def chain_heavy(
     A newcomer arrives without referrer with probability ``organic_share``; otherwise,
     with probability ``recent_share``, it is recruited by one of the ``recent_window``
     members who registered just before it (uniformly), and else by a uniformly random
-    earlier member. The front of the tree keeps moving down while the
-    members in the window each recruit about one newcomer, so the chains branch. A
-    random or organic arrival restarts a run, so the depth is set by ``recent_share``
-    (runs last about ``1 / (1 - recent_share)`` arrivals) more than by ``n``: a few
-    hundred levels for 100,000 members with the defaults, against about 20 for the other
-    models; ``recent_share = 1`` with no organic arrivals gives depth ``~ 2n / window``.
+    earlier member. The front of the tree keeps moving down while the members in the
+    window each recruit about one newcomer, so the chains branch. A random or organic
+    arrival restarts a run, so the depth is set by ``recent_share`` (runs last about
+    ``1 / (1 - recent_share)`` arrivals) more than by ``n``: about 200
+    levels for 100,000 members with the defaults and about 300 for a million, against
+    about 20 for the other models; ``recent_share = 1`` with no organic arrivals gives
+    depth ``~ 2n / (window + 1)``.
     """
     parent = np.full(n, -1, dtype=np.int64)
     if n <= 1:

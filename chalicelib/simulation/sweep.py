@@ -1,8 +1,8 @@
 """Sensitivity runs: ``--sweep PARAM=v1,v2,...`` reruns the same trials for each value of one setting.
 
 PARAM is the dotted path of a single-number setting of the plan (``config.number_settings``),
-or its last part when that is unique: ``small_group_rate_bp``, ``q1_threshold_fen``,
-``max_payout_ratio`` (``null`` = no cap), ``consumption.non_buyer_share``... Each value is a
+or an ending of it that is unique: ``small_group_rate_bp``, ``q1_threshold_fen``,
+``max_payout_ratio`` (``null`` = no cap), ``chain.recent_share``... Each value is a
 JSON literal and is validated like a plan file's. Every value's trials use the same
 trial seeds, so a rule change is measured on exactly the same populations (they are
 generated once per trial and reused while only rules change).

@@ -79,6 +79,7 @@ def test_a_setting_is_found_by_its_path_or_its_unique_last_part():
     assert resolve_setting("q1_threshold_fen") == "rules.settlement.q1_threshold_fen"
     assert resolve_setting("max_payout_ratio") == "rules.settlement.max_payout_ratio"
     assert resolve_setting("consumption.sigma") == "consumption.sigma"
+    assert resolve_setting("chain.recent_share") == "population.chain.recent_share"
     with pytest.raises(ConfigError, match="not a single-number setting"):
         resolve_setting("guide_rates_bp")
 
