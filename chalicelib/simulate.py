@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from chalicelib.simulation.config import ConfigError, load_config
+from chalicelib.simulation.config import MAX_MEMBERS, ConfigError, load_config
 from chalicelib.simulation.report import write_report
 from chalicelib.simulation.runner import simulate
 from chalicelib.simulation.sweep import parse_sweep
@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.members < 1 or args.trials < 1:
             raise ConfigError("--members and --trials must be at least 1")
+        if args.members > MAX_MEMBERS:
+            raise ConfigError(f"--members must be at most {MAX_MEMBERS:,}")
         if args.seed < 0:
             raise ConfigError("--seed must not be negative")
         plan = _read_plan(args.config)

@@ -34,6 +34,8 @@ from chalicelib.domain.settlement.engine import check_rules
 MODELS = ("realistic", "preferential", "chain")
 COMPONENTS = (*KIND_COMPONENTS["monthly"], *KIND_COMPONENTS["quarterly"])
 GUIDE_TIER_SHARES = (0.95, 0.025, 0.0125, 0.0065, 0.004, 0.002)
+MAX_MONTHLY_FEN = 10**9  # 10 million yuan: the largest cap on a member's month
+MAX_MEMBERS = 10**8  # with MAX_MONTHLY_FEN, a quarter's total stays within int64
 
 # The fields of the programme's rules objects a plan file may set (the others do not
 # change what a simulated quarter costs).
@@ -95,7 +97,8 @@ class RealisticModel:
 
     def __post_init__(self) -> None:
         _share("referrer_share", self.referrer_share)
-        _positive("activity_alpha", self.activity_alpha)
+        if not 0.1 <= self.activity_alpha <= 100:
+            raise ValueError(f"activity_alpha must be within 0.1..100, not {self.activity_alpha!r}")
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,12 @@ def _number(path: str, value: object, *, integer: bool) -> int | float:
         raise ConfigError(f"{path} must be an integer, not {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{path} must be finite, not {value!r}")
-    return value if integer else float(value)
+    if integer:
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        raise ConfigError(f"{path} is too large: {value!r}") from None
 
 
 def payout_ratio_from_json(path: str, value: object) -> Fraction | None:
@@ -278,6 +286,27 @@ def payout_ratio_from_json(path: str, value: object) -> Fraction | None:
     return Fraction(str(value))
 
 
+def _upper_limit(path: str, integer: bool) -> float:
+    """The largest value a number setting accepts.
+
+    Far beyond any real plan, and low enough that every product the simulator and the
+    engine form stays inside int64 (a member's month is at most 10^9 fen, so a quarter of
+    10^8 members sums to less than 2^63 fen) and inside float range.
+    """
+    name = path.rsplit(".", 1)[-1].split("[")[0]
+    if name.endswith("_bp"):
+        return 10_000  # 100 %
+    if name == "max_monthly_fen":
+        return MAX_MONTHLY_FEN
+    if name.endswith("_fen"):
+        return 10**12
+    if name in ("sigma", "month_sigma"):
+        return 5.0
+    if name == "tenure_months":
+        return 1_200.0
+    return 10**9 if integer else 10**6
+
+
 def _value(path: str, default: object, value: object) -> object:
     """``value`` checked and converted to the type of the setting's ``default``."""
     if dataclasses.is_dataclass(default):
@@ -288,14 +317,14 @@ def _value(path: str, default: object, value: object) -> object:
         if not isinstance(value, str):
             raise ConfigError(f"{path} must be a string, not {value!r}")
         return value
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path} must be true or false, not {value!r}")
-        return value
     if isinstance(default, int | float):
-        number = _number(path, value, integer=isinstance(default, int))
-        if isinstance(default, int) and number < 0:
+        integer = isinstance(default, int)
+        number = _number(path, value, integer=integer)
+        if integer and number < 0:
             raise ConfigError(f"{path} must not be negative, not {value!r}")
+        limit = _upper_limit(path, integer)
+        if number > limit:
+            raise ConfigError(f"{path} must be at most {limit:,}, not {value!r}")
         return number
     if isinstance(default, frozenset):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -119,7 +119,7 @@ def generate(config: SimulationConfig, members: int, model: str, seed: np.random
     birthday_month = rng.random((MONTHS_PER_QUARTER, members)) < m.birthday_month_share
 
     points = lifetime_points(config, parent, level_fen, guide_tier)
-    thresholds = np.asarray(config.rules.points.star_thresholds, dtype=np.int64)
+    thresholds = np.asarray(config.rules.points.star_thresholds, dtype=np.float64)
     stars = np.searchsorted(thresholds, points, side="right").astype(np.int64) - 1
     return Population(model, parent, stars, guide_tier, volumes_fen, birthday_month, points)
 
@@ -127,7 +127,10 @@ def generate(config: SimulationConfig, members: int, model: str, seed: np.random
 def lifetime_points(
     config: SimulationConfig, parent: np.ndarray, level_fen: np.ndarray, guide_tier: np.ndarray
 ) -> np.ndarray:
-    """The lifetime points each member would hold after the assumed tenure (see the module doc)."""
+    """The lifetime points each member would hold after the assumed tenure (see the module doc).
+
+    Whole points, as floats: only compared with the star thresholds, never summed as money.
+    """
     earning = config.rules.earning
     c = config.consumption
     m = config.members
@@ -141,4 +144,4 @@ def lifetime_points(
     referral = np.bincount(parent[referred], weights=per_referral, minlength=parent.size)
     nutritionist = np.where(guide_tier >= 1, earning.nutritionist_certified + earning.nutritionist_contribution, 0)
     total = earning.register + earning.profile_complete + purchase + referral + nutritionist
-    return np.floor(total).astype(np.int64)
+    return np.floor(total)

@@ -98,9 +98,10 @@ def points_cost(population: Population, config: SimulationConfig, consumption_fe
     earning = config.rules.earning
     wallet = config.rules.wallet
     yuan = population.volumes_fen // 100
-    multiplier = np.where(population.birthday_month, earning.birthday_month_multiplier, 1)
-    purchase = int((yuan * multiplier).sum()) * earning.purchase_points_per_yuan
-    first_purchase_yuan = math.floor(config.points_cost.referral_first_purchase_share * int(yuan.sum()))
+    whole_yuan = int(yuan.sum())
+    birthday_yuan = int(yuan[population.birthday_month].sum())
+    purchase = (whole_yuan + (earning.birthday_month_multiplier - 1) * birthday_yuan) * earning.purchase_points_per_yuan
+    first_purchase_yuan = math.floor(config.points_cost.referral_first_purchase_share * whole_yuan)
     referral = first_purchase_yuan * earning.referral_first_purchase_points_per_yuan
     issued = purchase + referral
     value_fen = issued * wallet.fen_per_exchange_unit // wallet.points_per_exchange_unit

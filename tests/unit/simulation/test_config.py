@@ -66,6 +66,10 @@ def test_a_cap_and_components_alone_keep_the_engine_defaults():
         ({"rules": {"points": {"star_thresholds": [0, 500, 100]}}}, "star_thresholds must start at 0"),
         ({"members": {"guide_tier_shares": [0.9, 0.1, 0, 0, 0, 0, 0]}}, "guide_tier_shares has 7 tiers"),
         ({"quarter": "2026-10"}, "quarter looks like 2026-Q4"),
+        ({"rules": {"settlement": {"small_group_rate_bp": 20_000}}}, "small_group_rate_bp must be at most 10,000"),
+        ({"consumption": {"max_monthly_fen": 10**10}}, "max_monthly_fen must be at most 1,000,000,000"),
+        ({"consumption": {"month_sigma": 10**400}}, "month_sigma is too large"),
+        ({"population": {"realistic": {"activity_alpha": 0.01}}}, "activity_alpha must be within 0.1..100"),
     ],
 )
 def test_every_bad_setting_is_a_config_error_naming_it(plan, message):
