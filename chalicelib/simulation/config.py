@@ -31,9 +31,10 @@ from chalicelib.domain.rules import EarningRules, PointsRules, SettlementRules, 
 from chalicelib.domain.settlement import KIND_COMPONENTS, InvalidRulesError
 from chalicelib.domain.settlement.engine import check_rules
 
+from .populations import GUIDE_TIER_SHARES
+
 MODELS = ("realistic", "preferential", "chain")
 COMPONENTS = (*KIND_COMPONENTS["monthly"], *KIND_COMPONENTS["quarterly"])
-GUIDE_TIER_SHARES = (0.95, 0.025, 0.0125, 0.0065, 0.004, 0.002)
 MAX_MONTHLY_FEN = 10**9  # 10 million yuan: the largest cap on a member's month
 MAX_MEMBERS = 10**8  # with MAX_MONTHLY_FEN, a quarter's total stays within int64
 
