@@ -12,6 +12,11 @@ Shapes (``SHAPES``):
   (exactly, when the population is that large) plus random attachments below it.
 - ``realistic``: most members refer nobody, a few build large teams, depth a few dozen.
 
+Growth models (``GROWTH_MODELS``, what the plan simulator draws its populations from):
+``realistic`` as above, ``preferential`` (linear preferential attachment: the more
+members one has referred, the likelier one refers the next) and ``chain`` (chain-heavy
+recruiting: newcomers are mostly recruited by the members who joined just before them).
+
 ``draw_attributes`` draws stars, guide tiers and heavy-tailed monthly volumes, and
 ``make_input`` puts a shape and attributes together into a ``SettlementInput``.
 """
@@ -109,10 +114,95 @@ def realistic(
     return _in_order(parent)
 
 
+def preferential(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    attractiveness: float = 1.0,
+    organic_share: float = 0.02,
+) -> Tree:
+    """Linear preferential attachment: the rich get richer, depth about the logarithm of n.
+
+    A newcomer arrives without referrer with probability ``organic_share``; otherwise it
+    is referred by earlier member j with probability proportional to
+    ``referrals(j) + attractiveness``, where ``referrals(j)`` counts j's referrals so far.
+
+    Drawn without a loop per member: the weight of the earlier members is ``a * i`` for
+    the uniform part plus one unit per referral made so far, so a newcomer either picks a
+    uniform earlier member, or picks a uniform earlier *referral* k and takes k's
+    referrer (then ``parent[i] = parent[k]`` with ``k < i``). Those copies are resolved
+    by following the copy links until they reach a direct pick; a chain of copies halves
+    in probability at each step, so a few dozen whole-array rounds suffice.
+    """
+    parent = np.full(n, -1, dtype=np.int64)
+    if n <= 1:
+        return _in_order(parent)
+    referred = rng.random(n) >= organic_share
+    referred[0] = False
+    referred_before = np.cumsum(referred) - referred  # referrals made by members 0..i-1
+    referred_members = np.flatnonzero(referred)
+    i = np.arange(n, dtype=np.int64)
+    uniform_weight = attractiveness * i
+    draw = rng.random(n) * (uniform_weight + referred_before)
+    direct = referred & (draw < uniform_weight)
+    copy = referred & ~direct
+    parent[direct] = np.minimum((draw[direct] / attractiveness).astype(np.int64), i[direct] - 1)
+    edge = np.minimum((draw[copy] - uniform_weight[copy]).astype(np.int64), referred_before[copy] - 1)
+    source = np.full(n, -1, dtype=np.int64)
+    source[copy] = referred_members[edge]
+    pending = np.flatnonzero(copy)
+    target = source[pending]
+    while pending.size:
+        still = copy[target]  # the member copied from copied its referrer too: follow it
+        done = ~still
+        parent[pending[done]] = parent[target[done]]
+        pending, target = pending[still], source[target[still]]
+    return _in_order(parent)
+
+
+def chain_heavy(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    recent_share: float = 0.95,
+    recent_window: int = 20,
+    organic_share: float = 0.02,
+) -> Tree:
+    """Chain-heavy recruiting: newcomers are recruited by the newest members; trees grow deep.
+
+    A newcomer arrives without referrer with probability ``organic_share``; otherwise,
+    with probability ``recent_share``, it is recruited by one of the ``recent_window``
+    members who registered just before it (uniformly), and else by a uniformly random
+    earlier member. The front of the tree keeps moving down while the members in the
+    window each recruit about one newcomer, so the chains branch. A random or organic
+    arrival restarts a run, so the depth is set by ``recent_share`` (runs last about
+    ``1 / (1 - recent_share)`` arrivals) more than by ``n``: about 200
+    levels for 100,000 members with the defaults and about 300 for a million, against
+    about 20 for the other models; ``recent_share = 1`` with no organic arrivals gives
+    depth ``~ 2n / (window + 1)``.
+    """
+    parent = np.full(n, -1, dtype=np.int64)
+    if n <= 1:
+        return _in_order(parent)
+    i = np.arange(1, n, dtype=np.int64)
+    window = np.minimum(i, recent_window)
+    recent = i - 1 - (rng.random(n - 1) * window).astype(np.int64)
+    anyone = (rng.random(n - 1) * i).astype(np.int64)
+    chosen = np.where(rng.random(n - 1) < recent_share, recent, anyone)
+    parent[1:] = np.where(rng.random(n - 1) >= organic_share, chosen, -1)
+    return _in_order(parent)
+
+
 SHAPES: dict[str, Callable[..., Tree]] = {
     "bushy": bushy,
     "deep_chain": deep_chain,
     "realistic": realistic,
+}
+
+GROWTH_MODELS: dict[str, Callable[..., Tree]] = {
+    "realistic": realistic,
+    "preferential": preferential,
+    "chain": chain_heavy,
 }
 
 

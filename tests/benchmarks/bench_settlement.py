@@ -28,13 +28,12 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from chalicelib.domain.rules import SettlementRules
-from chalicelib.domain.settlement import SettlementInput, settle
+from chalicelib.domain.settlement import SettlementInput, input_to_json, settle
 from chalicelib.simulation.populations import SHAPES, draw_attributes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,26 +91,10 @@ def core_peak(columns: dict[str, np.ndarray], kind: str, period: str) -> int:
 
 
 def write_document(path: Path, columns: dict[str, np.ndarray], kind: str, period: str) -> None:
-    n = columns["parent"].size
-    ids = [f"m{i:07d}" for i in range(n)]
-    start = datetime.fromisoformat("2024-01-01T00:00:00+08:00")
-    members = [
-        {
-            "id": ids[i],
-            "referrer": None if p < 0 else ids[p],
-            "stars": s,
-            "guide_tier": t,
-            "registered_at": (start + timedelta(seconds=37 * i)).isoformat(),
-        }
-        for i, (p, s, t) in enumerate(
-            zip(columns["parent"].tolist(), columns["stars"].tolist(), columns["guide_tier"].tolist(), strict=True)
-        )
-    ]
-    volumes = {ids[i]: v for i, v in enumerate(columns["volumes_fen"].tolist()) if v}
+    ids = [f"m{i:07d}" for i in range(columns["parent"].size)]
+    inp = SettlementInput.from_arrays(**columns, member_ids=ids)
     with path.open("w", encoding="utf-8") as handle:
-        json.dump(
-            {"kind": kind, "period": period, "members": members, "volumes_fen": volumes}, handle, separators=(",", ":")
-        )
+        json.dump(input_to_json(inp, kind, period), handle, separators=(",", ":"))
 
 
 # Runs the CLI module as ``-m`` does and prints the process's own peak RSS. ru_maxrss from

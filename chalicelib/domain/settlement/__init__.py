@@ -7,6 +7,7 @@ Public API::
     settle(inp, rules, kind="monthly"|"quarterly", period="2026-10",
            components=None, max_payout_ratio=None) -> SettlementResult
     run_json(input_document, rules=None) -> output_document
+    input_to_json(inp, kind, period, components=None, max_payout_ratio=None) -> input_document
 """
 
 from .engine import BP_PER_UNIT, KIND_COMPONENTS, MONTHLY, QUARTERLY, floor_mul_div, settle
@@ -25,7 +26,7 @@ from .errors import (
     UnknownVolumeMemberError,
     VolumeOverflowError,
 )
-from .io import SettlementRequest, input_from_json, report, result_to_json, run_json
+from .io import SettlementRequest, input_from_json, input_to_json, report, result_to_json, run_json
 from .model import ComponentAward, SettlementInput, SettlementResult
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "VolumeOverflowError",
     "floor_mul_div",
     "input_from_json",
+    "input_to_json",
     "report",
     "result_to_json",
     "run_json",

@@ -1,11 +1,11 @@
 """The JSON contract of the offline settlement engine (API.md, "Settlement engine").
 
 ``input_from_json`` validates a decoded input document and turns it into a columnar
-``SettlementRequest``; ``result_to_json`` turns a ``SettlementResult`` into the output
-document; ``run_json`` does both around ``settle``. Validation works column by column
-(one pass per field, not one Python branch per member and field) and only looks for the
-offending member once something is known to be wrong, so that a million members parse in
-a couple of seconds.
+``SettlementRequest`` (``input_to_json`` writes the document of a ``SettlementInput``);
+``result_to_json`` turns a ``SettlementResult`` into the output document; ``run_json``
+does both around ``settle``. Validation works column by column (one pass per field, not
+one Python branch per member and field) and only looks for the offending member once
+something is known to be wrong, so that a million members parse in a couple of seconds.
 
 Output: ``rewards`` sorted by member id then component name, rewards of 0 fen omitted;
 ``totals`` as in the contract; ``store_required`` sorted by id; plus a ``report`` object
@@ -43,6 +43,8 @@ REQUIRED_INPUT_KEYS = frozenset({"kind", "period", "members", "volumes_fen"})
 MEMBER_FIELDS = ("id", "referrer", "stars", "guide_tier", "registered_at")
 MEMBER_KEYS = frozenset(MEMBER_FIELDS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REGISTRATION_EPOCH = "2024-01-01T00:00:00"  # local time of the first registration ``input_to_json`` writes
+REGISTRATION_OFFSET = "+08:00"  # Asia/Shanghai
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -171,6 +173,46 @@ def input_from_json(document: object) -> SettlementRequest:
         member_ids=ids,
     )
     return SettlementRequest(inp, kind, period, components, max_payout_ratio)
+
+
+def input_to_json(
+    inp: SettlementInput,
+    kind: str,
+    period: str,
+    *,
+    components: Sequence[str] | None = None,
+    max_payout_ratio: Fraction | None = None,
+) -> dict[str, Any]:
+    """The input document of the contract for ``inp``: ``input_from_json`` reads it back as ``inp``.
+
+    Members keep their ids (``inp.ids``) and order. Registration times are written one
+    second apart from ``REGISTRATION_EPOCH``, in registration-rank order, which keeps the
+    rank (the tie rule's order) exactly. Only non-zero volumes are listed. The cap is
+    written as the nearest JSON number, so it round-trips exactly when it is a decimal of at
+    most 15 significant digits (as a cap read from a document is).
+    """
+    ids = inp.ids
+    referrers = [None if p < 0 else ids[p] for p in inp.parent.tolist()]
+    seconds = inp.registration_rank.astype("timedelta64[s]")
+    times = np.datetime_as_string(np.datetime64(REGISTRATION_EPOCH) + seconds, unit="s").tolist()
+    members = [
+        {"id": member_id, "referrer": referrer, "stars": stars, "guide_tier": tier,
+         "registered_at": f"{at}{REGISTRATION_OFFSET}"}
+        for member_id, referrer, stars, tier, at in zip(ids, referrers, inp.stars.tolist(),
+                                                        inp.guide_tier.tolist(), times, strict=True)
+    ]
+    buyers = np.flatnonzero(inp.volumes_fen)
+    document: dict[str, Any] = {
+        "kind": kind,
+        "period": period,
+        "members": members,
+        "volumes_fen": dict(zip([ids[i] for i in buyers.tolist()], inp.volumes_fen[buyers].tolist(), strict=True)),
+    }
+    if components is not None:
+        document["components"] = list(components)
+    if max_payout_ratio is not None:
+        document["max_payout_ratio"] = float(max_payout_ratio)
+    return document
 
 
 def _ratio(value: object) -> Fraction | None:
