@@ -1,4 +1,5 @@
-"""Structured logging (Powertools Logger) with personal data redacted on the way out.
+"""Structured logging (Powertools Logger) with personal data redacted on the way out, and
+CloudWatch metrics in the embedded metric format (Powertools Metrics).
 
 Code never logs personal data on purpose; the redaction filter is the second guard: it
 masks anything shaped like a phone number or a resident ID number in every record.
@@ -10,7 +11,8 @@ import logging
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 _PATTERNS = (
     (re.compile(r"\+?\d{1,3}[ -]?1[3-9]\d{9}\b|\b1[3-9]\d{9}\b"), "[phone]"),
@@ -50,3 +52,14 @@ class RedactingFilter(logging.Filter):
 
 logger = Logger(service="member-points")
 logger.addFilter(RedactingFilter())
+
+metrics = Metrics(namespace="MemberPoints", service="member-points")
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to a business counter; flushed at the end of each request or job."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def flush_metrics() -> None:
+    metrics.flush_metrics(raise_on_empty_metrics=False)

@@ -7,7 +7,7 @@ import functools
 from chalice import Blueprint
 
 from ..domain import errors as e
-from ..service_layer import adjustments, guides, reviews, staff
+from ..service_layer import adjustments, guides, red_packets, referral_corrections, reviews, staff
 from ..service_layer.reviews import ReviewKind
 from . import schemas as s
 from .authorizer import bearer
@@ -200,3 +200,36 @@ def lower_tier(call: Call, member_id: str) -> s.GuideOut:
     assert call.principal is not None
     tier = guides.lower_tier(call.c, call.principal, member_id, call.body.tier, call.body.reason)
     return s.GuideOut(member_id=member_id, guide_tier=tier)
+
+
+@route(
+    "/v1/admin/members/{member_id}/referrer",
+    "POST",
+    access=ADMIN,
+    body=s.ReferrerCorrection,
+    response=s.ReferrerCorrected,
+    summary="Correct a member's referral binding (admin only, with a reason)",
+    errors=(e.NotFound, e.UnknownReferrer, e.SelfReferral, e.ReferralCycle, e.ConcurrentUpdate),
+)
+def correct_referrer(call: Call, member_id: str) -> s.ReferrerCorrected:
+    assert call.principal is not None
+    after = referral_corrections.correct_referrer(call.c, call.principal, member_id, call.body.code, call.body.reason)
+    return s.ReferrerCorrected(member_id=member_id, referrer_id=after)
+
+
+@route(
+    "/v1/admin/red-packets",
+    "POST",
+    access=OPS,
+    body=s.RedPacketRequest,
+    response=s.RedPacketReport,
+    summary="Grant a red packet of points to all members, a birth-month audience or a list (once per member)",
+    errors=(red_packets.InvalidAudience, e.RuleViolation),
+)
+def grant_red_packet(call: Call) -> s.RedPacketReport:
+    assert call.principal is not None
+    b = call.body
+    audience = red_packets.Audience(b.audience.kind, b.audience.month, tuple(b.audience.member_ids or ()))
+    return s.RedPacketReport(
+        **red_packets.grant(call.c, call.principal, b.campaign_id, b.points, audience, b.reason, b.dry_run)
+    )

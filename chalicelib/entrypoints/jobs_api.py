@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Blueprint, Cron
 from chalice.app import CloudWatchEvent
 
-from ..adapters.observability import logger
+from ..adapters.observability import count, flush_metrics, logger
 from ..bootstrap import container
 from ..service_layer import jobs
 from . import schemas as s
@@ -66,6 +66,8 @@ def _scheduled(name: str, cron: Cron) -> None:
     def handler(event: CloudWatchEvent) -> dict[str, Any]:
         report = jobs.run(container(), name, _console_request(event))
         logger.info("scheduled job finished", extra={"job": name})
+        count(f"Job.{name}")
+        flush_metrics()
         return report
 
     handler.__name__ = name.replace("-", "_")

@@ -13,7 +13,7 @@ from chalice import Response
 from chalice.app import Request
 from ulid import ULID
 
-from ..adapters.observability import logger
+from ..adapters.observability import count, flush_metrics, logger
 from .errors import CHALICE_CODES, JSON_HEADERS, error_body
 
 
@@ -48,4 +48,8 @@ def contract_middleware(request: Request, get_response: Any) -> Response:
         extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
     )
     response.headers.setdefault("X-Request-Id", request_id)
+    count("Requests")
+    if response.status_code >= 400:
+        count("ServerErrors" if response.status_code >= 500 else "ClientErrors")
+    flush_metrics()
     return response

@@ -781,3 +781,38 @@ class GuideOut(Out):
     member_id: str
     assessment: str | None = None
     guide_tier: int | None = None
+
+
+class ReferrerCorrection(Body):
+    code: Annotated[str | None, Field(max_length=32, description="the new referrer's member code; null unbinds")]
+    reason: Reason
+
+
+class ReferrerCorrected(Out):
+    member_id: str
+    referrer_id: str | None
+
+
+class RedPacketAudience(Body):
+    kind: Literal["all", "birth_month", "list"]
+    month: Annotated[int | None, Field(ge=1, le=12)] = None
+    member_ids: Annotated[list[Id] | None, Field(max_length=10_000)] = None
+
+
+class RedPacketRequest(Body):
+    campaign_id: Id
+    points: Annotated[int, Field(gt=0, le=1_000_000)]
+    audience: RedPacketAudience
+    reason: Reason
+    dry_run: bool = False
+
+
+class RedPacketReport(Out):
+    campaign_id: str
+    points: int
+    audience: str
+    dry_run: bool
+    candidates: int
+    granted: int
+    already_granted: int
+    skipped_not_active: int

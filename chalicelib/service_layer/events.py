@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..adapters.dynamodb.identity import MemberItem
 from ..adapters.dynamodb.uow import UnitOfWork
+from ..adapters.observability import count
 from ..bootstrap import Container
 from ..domain.errors import Conflict
 from ..domain.holds import HoldState
@@ -66,4 +67,5 @@ def receive(c: Container, event: IncomingEvent) -> str:
         return {"status": "accepted"}
 
     outcome, replayed = idempotent("event", event.event_id, print_, attempt, reused=EventIdReused)
+    count("EventsDuplicate" if replayed else "EventsAccepted")
     return "duplicate" if replayed else outcome["status"]

@@ -196,10 +196,16 @@ def input_to_json(
     seconds = inp.registration_rank.astype("timedelta64[s]")
     times = np.datetime_as_string(np.datetime64(REGISTRATION_EPOCH) + seconds, unit="s").tolist()
     members = [
-        {"id": member_id, "referrer": referrer, "stars": stars, "guide_tier": tier,
-         "registered_at": f"{at}{REGISTRATION_OFFSET}"}
-        for member_id, referrer, stars, tier, at in zip(ids, referrers, inp.stars.tolist(),
-                                                        inp.guide_tier.tolist(), times, strict=True)
+        {
+            "id": member_id,
+            "referrer": referrer,
+            "stars": stars,
+            "guide_tier": tier,
+            "registered_at": f"{at}{REGISTRATION_OFFSET}",
+        }
+        for member_id, referrer, stars, tier, at in zip(
+            ids, referrers, inp.stars.tolist(), inp.guide_tier.tolist(), times, strict=True
+        )
     ]
     buyers = np.flatnonzero(inp.volumes_fen)
     document: dict[str, Any] = {
