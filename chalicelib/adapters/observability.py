@@ -62,4 +62,5 @@ def count(name: str, value: int = 1) -> None:
 
 
 def flush_metrics() -> None:
-    metrics.flush_metrics(raise_on_empty_metrics=False)
+    if metrics.metric_set:  # another thread of the local server may have flushed already
+        metrics.flush_metrics(raise_on_empty_metrics=False)
