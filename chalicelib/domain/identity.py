@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import phonenumbers
-from stdnum import luhn
+from stdnum import luhn, numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
@@ -96,11 +96,29 @@ def mask_id_number(id_number: str) -> str:
 
 # --- resident identity card ------------------------------------------------------------------
 def validate_resident_id(raw: str) -> str:
-    """The compact, checksum-valid mainland resident ID number, or ``InvalidIdNumber``."""
+    """The compact, checksum-valid mainland resident ID number, or ``InvalidIdNumber``.
+
+    The checksum and the birth date are checked with python-stdnum, but not through
+    ``ric.validate``: it raises ``KeyError`` for an unknown county of a known province,
+    and it insists that the county already existed in the holder's birth year, while the
+    code is the county where the card was first issued, often years after birth
+    (everyone born before 1992 with a Pudong household carries 310115).
+    """
+    number = ric.compact(raw)
+    body = number[:-1]
+    if len(number) != 18 or not (body.isascii() and body.isdigit()) or number[-1] != ric.calc_check_digit(number):
+        raise InvalidIdNumber()
     try:
-        return str(ric.validate(raw))
+        ric.get_birth_date(number)
     except ValidationError as exc:
         raise InvalidIdNumber() from exc
+    if not _known_county(number[:6]):
+        raise InvalidIdNumber()
+    return number
+
+
+def _known_county(code: str) -> bool:
+    return any("county" in props for _, props in numdb.get("cn/loc").info(code))
 
 
 # --- member codes --------------------------------------------------------------------------------
