@@ -29,6 +29,16 @@ from . import schema
 
 _moto_lock = threading.RLock()
 _patched = False
+_sessions: dict[str, boto3.session.Session] = {}
+
+
+def shared_session(region: str) -> boto3.session.Session:
+    """One boto3 session per region for every start: a new session re-reads the service
+    models from disk, which was most of the cost of a fresh stack per test."""
+    with _moto_lock:
+        if region not in _sessions:
+            _sessions[region] = boto3.session.Session(region_name=region)
+        return _sessions[region]
 
 
 def serialise_moto_calls() -> None:
@@ -78,7 +88,7 @@ class EmbeddedAws:
             self._mock = None
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.settings.region)
+        return shared_session(self.settings.region).client(service)
 
     def _create_resources(self) -> None:
         kms = self.client("kms")

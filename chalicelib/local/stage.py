@@ -10,7 +10,7 @@ from ..adapters.messaging import Outbox
 from ..bootstrap import Clock, Container, bootstrap, install
 from ..config import Settings
 from ..domain.rules import Rules
-from .aws import EmbeddedAws
+from .aws import EmbeddedAws, shared_session
 
 CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 
@@ -31,7 +31,8 @@ def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[Em
     local_environment()
     settings = Settings.from_env()
     aws = EmbeddedAws(settings).start()
-    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox())
+    session = shared_session(settings.region)
+    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox(), session=session)
     install(container)
     ensure_local_admin(container)
     return aws, container
