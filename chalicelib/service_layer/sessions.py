@@ -234,7 +234,8 @@ def _activate(
     ]
     code = _claim_member_code(uow, c, member.member_id)
     actions.append(MemberItem.member_code.set(code))
-    if explicit_code and referrer is not None and referrer.member_id != member.referrer_id:
+    # a code the friend chose binds, even the inviter's own code on a stale invitation
+    if explicit_code and referrer is not None and (referrer.member_id != member.referrer_id or invitation_stale):
         gsi1pk, gsi1sk = children_keys(referrer.member_id, member)
         actions += [
             MemberItem.referrer_id.set(referrer.member_id),
