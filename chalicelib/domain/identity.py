@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,7 +20,7 @@ from stdnum import luhn, numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from .errors import InvalidCode, InvalidIdNumber, InvalidPhone, ProfileInvalid, RateLimited
+from .errors import InvalidCode, InvalidIdNumber, InvalidName, InvalidPhone, ProfileInvalid, RateLimited
 from .rules import OtpRules
 
 Randbelow = Callable[[int], int]
@@ -92,6 +93,28 @@ def mask_tail(value: str, keep: int = 4) -> str:
 def mask_id_number(id_number: str) -> str:
     """The region prefix and the last four characters: ``110***********002X``."""
     return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
+
+
+# --- names --------------------------------------------------------------------------------------------
+# Separators real names use: the middle dots of transliterated and minority names
+# (阿依古丽·买买提), initials, hyphens and apostrophes (O'Brien).
+_NAME_SEPARATORS = frozenset(" ·•・.'’-")
+
+
+def validate_person_name(raw: str) -> str:
+    """A person's name, trimmed and NFC-normalised, or ``InvalidName``.
+
+    Letters and combining marks of any script plus a few separators: no digits, markup,
+    control or invisible formatting characters, which no real name needs and which would
+    travel into every screen and export that shows the name.
+    """
+    name = unicodedata.normalize("NFC", raw).strip()
+    if not any(unicodedata.category(ch).startswith("L") for ch in name):
+        raise InvalidName()
+    for ch in name:
+        if ch not in _NAME_SEPARATORS and unicodedata.category(ch)[0] not in "LM":
+            raise InvalidName()
+    return name
 
 
 # --- resident identity card ------------------------------------------------------------------
@@ -215,6 +238,8 @@ def apply_profile_changes(
             raise ProfileInvalid("A birthday must be after 1900.")
     if babies is not None and len(babies) > MAX_BABIES:
         raise ProfileInvalid(f"At most {MAX_BABIES} babies can be listed.")
+    if name is not None and name.strip():
+        name = validate_person_name(name)
     return Profile(
         name=current.name if name is None else name.strip() or None,
         birthday=current.birthday if birthday is None else birthday,

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from stdnum import luhn
 
 from chalicelib.domain import identity
-from chalicelib.domain.errors import InvalidCode, InvalidIdNumber, InvalidPhone, ProfileInvalid, RateLimited
+from chalicelib.domain.errors import (
+    InvalidCode,
+    InvalidIdNumber,
+    InvalidName,
+    InvalidPhone,
+    ProfileInvalid,
+    RateLimited,
+)
 from chalicelib.domain.identity import OtpChallenge, Profile
 from chalicelib.domain.rules import OtpRules
 
@@ -114,6 +121,50 @@ def test_a_masked_id_number_keeps_its_length_and_hides_the_birth_date(id_number)
 def test_mask_tail_keeps_the_last_four():
     assert identity.mask_tail("6222021234567890123") == "***************0123"
     assert identity.mask_tail("123") == "***"
+
+
+# --- names --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("张三", "张三"),
+        ("  欧阳娜娜 ", "欧阳娜娜"),
+        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        ("Mary-Jane O'Brien", "Mary-Jane O'Brien"),
+        ("J. R. R. Tolkien", "J. R. R. Tolkien"),
+        ("Zoe\u0308", "Zoë"),  # combining diaeresis, normalised to one character
+    ],
+)
+def test_real_names_in_any_script_are_accepted(raw, name):
+    assert identity.validate_person_name(raw) == name
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE members; --",
+        "Robert'); DROP TABLE Students;--",
+        "张三2",
+        "张\u200b三",  # zero-width space
+        "\u202e三张",  # right-to-left override
+        "张\x00三",
+        "张三😀",
+        "---",
+        "${jndi:ldap://x}",
+    ],
+)
+def test_markup_digits_and_invisible_characters_are_not_names(raw):
+    with pytest.raises(InvalidName):
+        identity.validate_person_name(raw)
+
+
+def test_a_profile_name_is_validated_but_a_blank_one_still_clears_it():
+    with pytest.raises(InvalidName):
+        identity.apply_profile_changes(COMPLETE, TODAY, name="<b>张三</b>")
+    assert identity.apply_profile_changes(COMPLETE, TODAY, name=" ").name is None
 
 
 # --- resident ID numbers ---------------------------------------------------------------------------
@@ -356,8 +407,15 @@ def test_at_most_ten_babies():
         identity.apply_profile_changes(Profile(), TODAY, babies=[*ten, date(2020, 2, 1)])
 
 
+NAMES = st.one_of(
+    st.none(),
+    st.sampled_from(["", "  ", "张三", "Ann Lee"]),
+    st.text(alphabet=st.characters(categories=("Lu", "Ll", "Lo")), min_size=1, max_size=10),
+)
+
+
 @given(
-    st.one_of(st.none(), st.text(max_size=10)),
+    NAMES,
     st.one_of(st.none(), st.dates(min_value=date(1900, 1, 1), max_value=TODAY)),
     st.one_of(st.none(), st.text(max_size=10)),
 )
