@@ -11,8 +11,20 @@ from chalice import Response
 
 from ..domain import errors as e
 
+MAX_BODY_BYTES = 16 * 1024
+
+
+class PayloadTooLarge(e.InvalidRequest):
+    """The body is larger than this API accepts (413, like API Gateway's own answer)."""
+
+    code = "payload_too_large"
+    default_message = f"The body must be at most {MAX_BODY_BYTES} bytes."
+
+
+# first match wins: subclasses before their bases
 _STATUS: tuple[tuple[type[e.DomainError], int], ...] = (
     (e.RateLimited, 429),
+    (PayloadTooLarge, 413),
     (e.InvalidRequest, 400),
     (e.AuthError, 401),
     (e.Forbidden, 403),

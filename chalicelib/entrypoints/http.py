@@ -25,11 +25,14 @@ from chalice.app import Request
 from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
-from ..domain.errors import DomainError, Forbidden, InvalidRequest
-from .errors import error_response, internal_error_response, status_for
+from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
-MAX_BODY_BYTES = 16 * 1024
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+# Path parameters are ids and names of this API. Anything else names nothing; refusing it
+# here also keeps it out of DynamoDB keys, where an over-long key (> 2048 bytes) is a
+# ValidationException, i.e. a 500 (moto does not enforce that limit).
+_PATH_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,6 @@ def serving(request: Request) -> Iterator[None]:
         yield
     finally:
         _request.reset(token)
-
-
-class PayloadTooLarge(InvalidRequest):
-    """The body is larger than this API accepts."""
-
-    code = "payload_too_large"
-    default_message = f"The body must be at most {MAX_BODY_BYTES} bytes."
 
 
 class InvalidJson(InvalidRequest):
@@ -221,6 +217,8 @@ def endpoint(
                 principal = principal_of(request)
                 if not access.allows(principal):
                     raise Forbidden()
+                if not all(_PATH_VALUE.match(value) for value in path_params.values()):
+                    raise NotFound()
                 call = Call(request=request, c=container(), principal=principal, path_params=path_params)
                 if body is not None:
                     call.body = _parse_body(request, body)
