@@ -6,6 +6,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+import boto3
 import pyotp
 
 from chalicelib.bootstrap import Container
@@ -138,3 +139,14 @@ def assert_error(response: HttpResponse, status: int, code: str | None = None) -
     if code is not None:
         assert error["code"] == code, body
     return error
+
+
+def table_items(c: Container) -> list[dict]:
+    """Every item of the table as DynamoDB returns it (attribute-value dicts), in key order."""
+    client = boto3.client("dynamodb", region_name=c.settings.region)
+    items = [
+        item
+        for page in client.get_paginator("scan").paginate(TableName=c.settings.table_name, ConsistentRead=True)
+        for item in page["Items"]
+    ]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
