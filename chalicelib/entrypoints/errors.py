@@ -36,9 +36,11 @@ _STATUS: tuple[tuple[type[e.DomainError], int], ...] = (
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
-def status_for(error: e.DomainError) -> int:
+def status_for(error: e.DomainError | type[e.DomainError]) -> int:
+    """The HTTP status of an error or of an error class (the OpenAPI document has only classes)."""
+    kind = error if isinstance(error, type) else type(error)
     for cls, status in _STATUS:
-        if isinstance(error, cls):
+        if issubclass(kind, cls):
             return status
     return 500
 
