@@ -78,7 +78,7 @@ class RouteSpec:
     response: type[pydantic.BaseModel] | None
     errors: tuple[type[DomainError], ...]
     idempotent: bool
-    produces: str = "application/json"
+    produces: tuple[str, ...] = ("application/json",)  # media types of the success answer
 
 
 ROUTES: list[RouteSpec] = []
@@ -203,10 +203,11 @@ def endpoint(
     response: type[pydantic.BaseModel] | None = None,
     errors: tuple[type[DomainError], ...] = (),
     idempotent: bool = False,
-    produces: str = "application/json",
+    produces: str | tuple[str, ...] = "application/json",
     authorizer: Any = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, produces)
+    media = (produces,) if isinstance(produces, str) else produces
+    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, media)
     ROUTES.append(spec)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:

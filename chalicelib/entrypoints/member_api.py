@@ -92,9 +92,9 @@ def patch_me(call: Call) -> s.Me:
 @route(
     "/v1/me/qr",
     "GET",
-    summary="The share link as a QR code (SVG, or PNG with format=png)",
+    summary="The share link as a QR code: SVG, or PNG with format=png and an Accept: image/png header",
     query=s.QrQuery,
-    produces="image/svg+xml",
+    produces=("image/svg+xml", "image/png"),
 )
 def get_qr(call: Call) -> Response:
     view = members.view(call.c, call.member_id)
