@@ -607,6 +607,11 @@ def test_an_unknown_qr_format_is_400(client, stack):
     assert_error(client.get("/v1/me/qr?format=gif", token=member.access_token), 400)
 
 
+def test_a_png_without_accept_image_png_is_400_as_api_gateway_answers_binary_without_it(client, stack):
+    member = register(client, stack)
+    assert_error(client.get("/v1/me/qr?format=png", token=member.access_token), 400, "invalid_request")
+
+
 # --- closing an account ------------------------------------------------------------------------------
 def test_closing_erases_personal_data_and_keeps_the_anonymous_tree_node(client, stack, clock):
     referrer = register(client, stack)
