@@ -222,12 +222,15 @@ def _activate(
 
     Decision: the referrer who registered them stays bound unless the friend typed or
     followed another member's code, or the invitation is older than the late-binding
-    window; the friend's own choice wins because the invitation was never consented to.
+    window, or the inviter closed their account (a closed member is nobody's referrer);
+    the friend's own choice wins because the invitation was never consented to.
     """
     now = c.now()
     uow = c.uow()
     window = timedelta(days=c.rules.referral.late_binding_days)
-    invitation_stale = now - member.registered_at > window
+    inviter = load_member(member.referrer_id) if member.referrer_id else None
+    inviter_gone = member.referrer_id is not None and (inviter is None or inviter.status not in LIVE_STATUSES)
+    invitation_stale = now - member.registered_at > window or inviter_gone
     actions = [
         MemberItem.status.set(MemberStatus.ACTIVE.value),
         MemberItem.activated_at.set(now),
