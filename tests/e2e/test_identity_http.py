@@ -192,6 +192,31 @@ def test_a_new_code_before_60_seconds_is_429_with_retry_after_and_replaces_the_o
     assert post_register(client, phone, second).status_code == 201
 
 
+def test_a_new_code_for_another_purpose_also_waits_60_seconds(client, stack, clock):
+    member = register(client, stack)
+    clock.advance(seconds=61)
+    send_code(client, member.phone, "register")  # by mistake: the number is registered
+    refused = client.post("/v1/auth/otp", json_body={"phone": member.phone, "purpose": "login"})
+    assert_error(refused, 429, "rate_limited")
+    assert refused.headers["retry-after"] == "60"
+    clock.advance(seconds=60)
+    send_code(client, member.phone, "login")
+    assert len(outbox(client, member.phone)) == 3
+
+
+def test_member_codes_stay_unique_when_the_random_draw_collides(client, stack, monkeypatch):
+    draws = iter([4711, 4711, 4711, 815])  # member-code draws: the second member collides twice
+
+    def randbelow(bound: int) -> int:
+        return next(draws) if bound == 10**8 else 123_456
+
+    monkeypatch.setattr(stack, "randbelow", randbelow)
+    first = register(client, stack)
+    second = register(client, stack)
+    assert first.member_code == "00004711" + luhn.calc_check_digit("00004711")
+    assert second.member_code == "00000815" + luhn.calc_check_digit("00000815")
+
+
 def test_at_most_ten_codes_a_number_a_shanghai_day(client, stack, clock):
     phone = new_phone()
     for _ in range(10):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +23,8 @@ from tests.builders import (
     register,
     send_code,
 )
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def bind(client, member: Member, code: str):
@@ -179,6 +182,16 @@ def test_a_stale_invitation_still_binds_when_the_friend_types_the_inviters_code(
     assert listed(client, login(client, stack, inviter.phone)) == [(friend.member_id, "active", "code")]
 
 
+def test_an_invitation_from_a_member_who_closed_the_account_is_dropped(client, stack):
+    inviter = register(client, stack)
+    phone = invite(client, inviter)
+    assert client.post("/v1/me/close", token=inviter.access_token, json_body={"reason": "bye"}).status_code == 204
+    friend = register_pending(client, stack, phone)
+    assert me(client, friend)["referrer_code"] is None
+    item = MemberItem.get(f"MEMBER#{friend.member_id}", MemberItem.SK)
+    assert item.referrer_id is None and item.gsi1pk is None
+
+
 def test_inviting_an_existing_member_is_409(client, stack):
     referrer, member = register(client, stack), register(client, stack)
     answer = client.post("/v1/me/referrals", token=referrer.access_token, json_body={"phone": member.phone})
@@ -192,7 +205,11 @@ def test_at_most_twenty_invitations_a_day(client, stack, clock):
         invite(client, referrer)
     answer = client.post("/v1/me/referrals", token=referrer.access_token, json_body={"phone": new_phone()})
     assert_error(answer, 429, "rate_limited")
-    assert int(answer.headers["retry-after"]) > 0
+    # the quota is per Shanghai calendar day: 10:00 local now, so 14 hours to wait
+    midnight = datetime(2026, 11, 24, tzinfo=SHANGHAI)
+    assert int(answer.headers["retry-after"]) == int((midnight - clock.now()).total_seconds())
+    clock.set(midnight)
+    invite(client, login(client, stack, referrer.phone))
 
 
 # --- the referral list ------------------------------------------------------------------------------
