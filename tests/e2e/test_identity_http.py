@@ -493,6 +493,21 @@ def test_kyc_is_submitted_masked_and_approved_by_ops(client, stack):
     assert_error(taken, 409, "id_number_in_use")
 
 
+def test_one_id_number_is_approved_for_one_member_only(client, stack):
+    first, second = register(client, stack), register(client, stack)
+    ops = new_staff(client, stack, "ops").access_token
+    for member in (first, second):  # neither is verified yet, so both submissions are taken
+        body = {"real_name": "张三", "id_number": KYC_ID}
+        assert client.post("/v1/me/kyc", token=member.access_token, json_body=body).status_code == 202
+    assert (
+        client.post(f"/v1/admin/kyc/{first.member_id}/approve", token=ops, json_body={"reason": "ok"}).status_code
+        == 200
+    )
+    refused = client.post(f"/v1/admin/kyc/{second.member_id}/approve", token=ops, json_body={"reason": "ok"})
+    assert_error(refused, 409, "id_number_in_use")
+    assert client.get("/v1/me/kyc", token=second.access_token).json["status"] == "pending"
+
+
 def test_kyc_rejected_with_a_reason_can_be_resubmitted(client, stack):
     member = register(client, stack)
     ops = new_staff(client, stack, "ops").access_token

@@ -22,6 +22,7 @@ from tests.builders import (
     referrals,
     register,
     send_code,
+    table_items,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -301,6 +302,31 @@ def test_concurrent_requests_each_see_their_own_caller(client, stack):
             assert [answer.json.get("member_id") for answer in answers] == [m.member_id for m in members]
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_one_refresh_token_used_twice_at_once_rotates_once_and_revokes_the_family(client, stack):
+    member = register(client, stack)
+    body = {"refresh_token": member.refresh_token}
+    answers = _together(*[lambda: client.post("/v1/auth/refresh", json_body=body)] * 2)
+    assert sorted(answer.status_code for answer in answers) == [200, 401], [a.body for a in answers]
+    winner = next(answer for answer in answers if answer.status_code == 200)
+    again = client.post("/v1/auth/refresh", json_body={"refresh_token": winner.json["refresh_token"]})
+    assert_error(again, 401)
+
+
+def test_one_code_registering_twice_at_once_makes_one_member(client, stack):
+    phone = new_phone()
+    send_code(client, phone, "register")
+    body = {"phone": phone, "code": last_code(stack, phone)}
+    answers = _together(*[lambda: client.post("/v1/auth/register", json_body=body)] * 3)
+    assert sorted(answer.status_code for answer in answers)[0] == 201
+    assert [answer.status_code for answer in answers].count(201) == 1, [a.body for a in answers]
+    for answer in answers:
+        if answer.status_code != 201:
+            assert_error(answer, answer.status_code)
+            assert answer.status_code in (401, 409)
+    profiles = [i for i in table_items(stack) if i["pk"]["S"].startswith("MEMBER#") and i["sk"]["S"] == "PROFILE"]
+    assert len(profiles) == 1
 
 
 def test_the_registration_instant_orders_the_list(client, stack, clock):
