@@ -71,6 +71,7 @@ def flow(client, stack, clock):
         "member": member,
         "phones": [member.phone, friend, staff_phone, ops.phone],
         "code": last_code(stack, member.phone),
+        "secrets": [ops.totp_secret, stack.settings.local_admin_totp_secret],
     }
 
 
@@ -83,6 +84,8 @@ def test_no_phone_name_or_id_number_is_stored_in_clear(flow, stack):
         leaks = [text for text in texts if needle in text]
         assert not leaks, f"{needle!r} is stored in clear: {leaks[:3]}"
     assert flow["code"] not in texts, "the one-time code is stored in clear"
+    for secret in flow["secrets"]:
+        assert not any(secret in text for text in texts), "a staff TOTP secret is stored in clear"
     # the data is there, encrypted: the member item carries ciphertext for each field
     member = next(
         item
