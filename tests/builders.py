@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pyotp
@@ -150,3 +151,16 @@ def table_items(c: Container) -> list[dict]:
         for item in page["Items"]
     ]
     return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def forbid_server_errors(client: Client) -> Client:
+    """Make every request through ``client`` fail the test on a 5xx: a 5xx is always a bug."""
+    original = client.request
+
+    def request(*args: Any, **kwargs: Any) -> HttpResponse:
+        answer = original(*args, **kwargs)
+        assert answer.status_code < 500, (args, answer.status_code, answer.body[:500])
+        return answer
+
+    client.request = request  # type: ignore[method-assign]
+    return client

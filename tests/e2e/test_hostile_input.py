@@ -10,6 +10,7 @@ import pytest
 from tests.builders import (
     admin_token,
     assert_error,
+    forbid_server_errors,
     me,
     new_phone,
     new_staff,
@@ -63,15 +64,7 @@ HUGE = "9" * 5000
 @pytest.fixture
 def guarded(client):
     """The client, failing the test on any 5xx answer."""
-    original = client.request
-
-    def request(*args, **kwargs):
-        answer = original(*args, **kwargs)
-        assert answer.status_code < 500, (args, answer.status_code, answer.body[:500])
-        return answer
-
-    client.request = request
-    return client
+    return forbid_server_errors(client)
 
 
 def hostile_bodies(template: dict, optional: set[str]) -> list[tuple[str, bytes]]:

@@ -13,7 +13,12 @@ from chalicelib.domain.events import (
     ReferralEffective,
     SessionStarted,
 )
-from tests.builders import invite, login, new_staff, register
+from tests.builders import forbid_server_errors, invite, login, new_staff, register
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(client):
+    forbid_server_errors(client)
 
 
 @pytest.fixture

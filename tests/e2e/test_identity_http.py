@@ -24,6 +24,7 @@ from tests.builders import (
     CODE,
     admin_token,
     assert_error,
+    forbid_server_errors,
     last_code,
     login,
     me,
@@ -33,6 +34,12 @@ from tests.builders import (
     register,
     send_code,
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(client):
+    forbid_server_errors(client)
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KYC_ID = "11010519491231002X"  # GB 11643's own example: valid checksum

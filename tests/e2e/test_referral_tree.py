@@ -14,6 +14,7 @@ from chalicelib.adapters.dynamodb.identity import MemberItem
 from tests.builders import (
     Member,
     assert_error,
+    forbid_server_errors,
     invite,
     last_code,
     login,
@@ -24,6 +25,12 @@ from tests.builders import (
     send_code,
     table_items,
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(client):
+    forbid_server_errors(client)
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

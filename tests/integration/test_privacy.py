@@ -10,6 +10,7 @@ import pytest
 
 from tests.builders import (
     admin_token,
+    forbid_server_errors,
     invite,
     last_code,
     new_phone,
@@ -37,6 +38,11 @@ def strings_of(value: object) -> list[str]:
 def forms_of_phone(e164: str) -> list[str]:
     national = e164.removeprefix("+86")
     return [e164, e164[1:], national, f"{national[:3]} {national[3:7]} {national[7:]}", national[3:]]
+
+
+@pytest.fixture(autouse=True)
+def _no_server_errors(client):
+    forbid_server_errors(client)
 
 
 @pytest.fixture
