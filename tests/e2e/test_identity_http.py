@@ -33,6 +33,7 @@ from tests.builders import (
     referrals,
     register,
     send_code,
+    staff_login,
 )
 
 
@@ -453,6 +454,50 @@ def test_the_audit_log_is_readable_by_admin_and_auditor_only(client, stack):
     assert [e["action"] for e in read.json["entries"]] == ["staff.create"] * 4
     assert_error(client.get("/v1/admin/audit", token=finance), 403)
     assert_error(client.get("/v1/admin/audit", token=ops), 403)
+
+
+def test_the_audit_log_pages_newest_first(client, stack, clock):
+    member = register(client, stack)
+    admin = admin_token(client, stack)
+    path = f"/v1/admin/members/{member.member_id}"
+    for action in ("freeze", "unfreeze", "freeze"):
+        clock.advance(seconds=1)
+        assert client.post(f"{path}/{action}", token=admin, json_body={"reason": action}).status_code == 200
+    first = client.get(f"/v1/admin/audit?target_id={member.member_id}&limit=2", token=admin).json
+    assert [e["action"] for e in first["entries"]] == ["member.freeze", "member.unfreeze"]
+    rest = client.get(
+        f"/v1/admin/audit?target_id={member.member_id}&limit=2&cursor={first['next_cursor']}", token=admin
+    ).json
+    assert [e["action"] for e in rest["entries"]] == ["member.freeze"]
+    assert rest["next_cursor"] is None
+    assert rest["entries"][0]["at"] < first["entries"][1]["at"]
+
+
+def test_admin_grants_staff_roles_audited_and_cannot_drop_their_own_admin(client, stack, clock):
+    admin = admin_token(client, stack)
+    ops = new_staff(client, stack, "ops", admin=admin)
+    changed = client.put(
+        f"/v1/admin/staff/{ops.staff_id}/roles", token=admin, json_body={"roles": ["auditor"], "reason": "moved teams"}
+    )
+    assert changed.status_code == 200, changed.body
+    assert changed.json == {"staff_id": ops.staff_id, "roles": ["auditor"]}
+    entry = client.get(f"/v1/admin/audit?target_id={ops.staff_id}", token=admin).json["entries"][0]
+    assert (entry["action"], entry["reason"], entry["before"], entry["after"]) == (
+        "staff.roles",
+        "moved teams",
+        {"roles": ["ops"]},
+        {"roles": ["auditor"]},
+    )
+    clock.advance(seconds=31)
+    token = staff_login(client, stack, ops.phone, ops.totp_secret)
+    assert client.get("/v1/admin/audit", token=token).status_code == 200  # now an auditor
+    assert client.get("/v1/admin/kyc", token=token).status_code == 403  # no longer ops
+
+    admin_id = jwt.decode(admin, options={"verify_signature": False})["sub"]
+    own = client.put(f"/v1/admin/staff/{admin_id}/roles", token=admin, json_body={"roles": ["ops"], "reason": "oops"})
+    assert_error(own, 403)
+    taken = client.post("/v1/admin/staff", token=admin, json_body={"phone": ops.phone, "roles": ["ops"]})
+    assert_error(taken, 409, "staff_exists")
 
 
 # --- real-name verification and nutritionist certification ---------------------------------------------
