@@ -6,6 +6,7 @@ has exactly the keys, indexes, TTL, recovery and encryption settings production 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 TABLE_RESOURCE = "MembersTable"
 
 
+@functools.cache
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The parsed template, read once per process (every test stack creates the table from it)."""
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
