@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import Any
 
+import boto3
 import pyotp
 
 from chalicelib.bootstrap import Container
-from chalicelib.local.gateway import Client
+from chalicelib.local.gateway import Client, HttpResponse
 
 _phones = itertools.count(10_000_000)
 CODE = re.compile(r"\b(\d{6})\b")
@@ -83,14 +85,87 @@ def admin_token(client: Client, c: Container) -> str:
     return staff_login(client, c, c.settings.local_admin_phone, c.settings.local_admin_totp_secret)
 
 
-def staff_token(client: Client, c: Container, *roles: str) -> str:
+@dataclass
+class Staff:
+    staff_id: str
+    phone: str
+    totp_secret: str
+    access_token: str
+
+
+def new_staff(client: Client, c: Container, *roles: str, admin: str | None = None) -> Staff:
     """A new staff account with ``roles``, created by the local admin, signed in."""
-    admin = admin_token(client, c)
+    admin = admin or admin_token(client, c)
     phone = new_phone()
     response = client.post("/v1/admin/staff", token=admin, json_body={"phone": phone, "roles": list(roles)})
     assert response.status_code == 201, response.body
     secret = pyotp.parse_uri(response.json["totp_uri"]).secret
-    return staff_login(client, c, phone, secret)
+    c.clock.advance(seconds=31)  # type: ignore[attr-defined]  # a fresh TOTP step
+    return Staff(response.json["staff_id"], phone, secret, staff_login(client, c, phone, secret))
+
+
+def staff_token(client: Client, c: Container, *roles: str) -> str:
+    """A new staff account with ``roles``, created by the local admin, signed in."""
+    return new_staff(client, c, *roles).access_token
+
+
+def invite(client: Client, referrer: Member, phone: str | None = None) -> str:
+    """``referrer`` registers a friend on their behalf; the friend's phone."""
+    phone = phone or new_phone()
+    response = client.post("/v1/me/referrals", token=referrer.access_token, json_body={"phone": phone})
+    assert response.status_code == 201, response.body
+    return phone
+
+
+def referrals(client: Client, member: Member, **query: object) -> dict:
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    response = client.get("/v1/me/referrals" + (f"?{qs}" if qs else ""), token=member.access_token)
+    assert response.status_code == 200, response.body
+    return response.json
+
+
+def me(client: Client, member: Member) -> dict:
+    response = client.get("/v1/me", token=member.access_token)
+    assert response.status_code == 200, response.body
+    return response.json
+
+
+def assert_error(response: HttpResponse, status: int, code: str | None = None) -> dict:
+    """The contract's error shape: ``{"error": {"code", "message"}}`` with a JSON content type."""
+    assert response.status_code == status, (response.status_code, response.body)
+    assert response.headers.get("content-type", "").startswith("application/json"), response.headers
+    body = response.json
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error.get("code"), str) and re.fullmatch(r"[a-z][a-z0-9_]*", error["code"]), body
+    assert isinstance(error.get("message"), str) and error["message"], body
+    if code is not None:
+        assert error["code"] == code, body
+    return error
+
+
+def table_items(c: Container) -> list[dict]:
+    """Every item of the table as DynamoDB returns it (attribute-value dicts), in key order."""
+    client = boto3.client("dynamodb", region_name=c.settings.region)
+    items = [
+        item
+        for page in client.get_paginator("scan").paginate(TableName=c.settings.table_name, ConsistentRead=True)
+        for item in page["Items"]
+    ]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def forbid_server_errors(client: Client) -> Client:
+    """Make every request through ``client`` fail the test on a 5xx: a 5xx is always a bug."""
+    original = client.request
+
+    def request(*args: Any, **kwargs: Any) -> HttpResponse:
+        answer = original(*args, **kwargs)
+        assert answer.status_code < 500, (args, answer.status_code, answer.body[:500])
+        return answer
+
+    client.request = request  # type: ignore[method-assign]
+    return client
 
 
 _event_ids = itertools.count(1)

@@ -76,6 +76,13 @@ class BindingClosed(RuleViolation):
     default_message = "A referrer can no longer be added to this account."
 
 
+class InvalidName(RuleViolation):
+    """A person's name holds something other than letters and the usual separators."""
+
+    code = "invalid_name"
+    default_message = "A name can hold letters, spaces and the separators · . ' - only."
+
+
 class ProfileInvalid(RuleViolation):
     """A profile field breaks a rule (a birthday in the future, too many babies)."""
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import phonenumbers
-from stdnum import luhn
+from stdnum import luhn, numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from .errors import InvalidCode, InvalidIdNumber, InvalidPhone, ProfileInvalid, RateLimited
+from .errors import InvalidCode, InvalidIdNumber, InvalidName, InvalidPhone, ProfileInvalid, RateLimited
 from .rules import OtpRules
 
 Randbelow = Callable[[int], int]
@@ -94,13 +95,53 @@ def mask_id_number(id_number: str) -> str:
     return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
 
 
+# --- names --------------------------------------------------------------------------------------------
+# Separators real names use: the middle dots of transliterated and minority names
+# (阿依古丽·买买提), initials, hyphens and apostrophes (O'Brien).
+_NAME_SEPARATORS = frozenset(" ·•・.'’-")
+
+
+def validate_person_name(raw: str) -> str:
+    """A person's name, trimmed and NFC-normalised, or ``InvalidName``.
+
+    Letters and combining marks of any script plus a few separators: no digits, markup,
+    control or invisible formatting characters, which no real name needs and which would
+    travel into every screen and export that shows the name.
+    """
+    name = unicodedata.normalize("NFC", raw).strip()
+    if not any(unicodedata.category(ch).startswith("L") for ch in name):
+        raise InvalidName()
+    for ch in name:
+        if ch not in _NAME_SEPARATORS and unicodedata.category(ch)[0] not in "LM":
+            raise InvalidName()
+    return name
+
+
 # --- resident identity card ------------------------------------------------------------------
 def validate_resident_id(raw: str) -> str:
-    """The compact, checksum-valid mainland resident ID number, or ``InvalidIdNumber``."""
+    """The compact, checksum-valid mainland resident ID number, or ``InvalidIdNumber``.
+
+    The checksum and the birth date are checked with python-stdnum, but not through
+    ``ric.validate``: it raises ``KeyError`` for an unknown county of a known province,
+    and it insists that the county already existed in the holder's birth year, while the
+    code is the county where the card was first issued, often years after birth
+    (everyone born before 1992 with a Pudong household carries 310115).
+    """
+    number = ric.compact(raw)
+    body = number[:-1]
+    if len(number) != 18 or not (body.isascii() and body.isdigit()) or number[-1] != ric.calc_check_digit(number):
+        raise InvalidIdNumber()
     try:
-        return str(ric.validate(raw))
+        ric.get_birth_date(number)
     except ValidationError as exc:
         raise InvalidIdNumber() from exc
+    if not _known_county(number[:6]):
+        raise InvalidIdNumber()
+    return number
+
+
+def _known_county(code: str) -> bool:
+    return any("county" in props for _, props in numdb.get("cn/loc").info(code))
 
 
 # --- member codes --------------------------------------------------------------------------------
@@ -197,6 +238,8 @@ def apply_profile_changes(
             raise ProfileInvalid("A birthday must be after 1900.")
     if babies is not None and len(babies) > MAX_BABIES:
         raise ProfileInvalid(f"At most {MAX_BABIES} babies can be listed.")
+    if name is not None and name.strip():
+        name = validate_person_name(name)
     return Profile(
         name=current.name if name is None else name.strip() or None,
         birthday=current.birthday if birthday is None else birthday,

@@ -109,7 +109,7 @@ def unfreeze(call: Call, member_id: str) -> s.MemberStatusOut:
     body=s.StaffCreateRequest,
     response=s.StaffCreated,
     summary="Create a staff account (admin grants roles); returns the TOTP enrolment URI once",
-    errors=(e.InvalidPhone, e.Conflict),
+    errors=(e.InvalidPhone, e.InvalidName, e.Conflict),
 )
 def create_staff(call: Call) -> s.StaffCreated:
     assert call.principal is not None

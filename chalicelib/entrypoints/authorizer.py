@@ -12,6 +12,7 @@ policy is a 403.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from chalice import AuthResponse, AuthRoute, Blueprint
 from chalice.app import AuthRequest
@@ -22,6 +23,7 @@ from ..domain.errors import InvalidToken
 from .http import ROUTES
 
 auth = Blueprint(__name__)
+_PATH_PARAM = re.compile(r"{\w+}")
 
 
 class Unauthorized(Exception):
@@ -31,11 +33,10 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
-_PATH_PARAM = re.compile(r"{\w+}")
-
-
 def allowed_routes(principal: Principal) -> list[AuthRoute]:
-    """Every route this principal may call; path parameters become the policy's ``*``."""
+    """The routes as policy resources: a path parameter becomes ``*``, because API Gateway
+    matches the policy against the concrete path (``.../members/01J.../freeze``), never
+    against the route template."""
     by_path: dict[str, list[str]] = {}
     for spec in ROUTES:
         if spec.access.needs_bearer and spec.access.allows(principal):
@@ -51,17 +52,36 @@ def bearer_token(header: str | None) -> str:
 
 
 @auth.authorizer(name="bearer")
-def bearer(request: AuthRequest) -> AuthResponse:
+def bearer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
     c = container()
     try:
         principal = c.tokens.verify(bearer_token(request.token), c.now())
     except InvalidToken:
         raise Unauthorized() from None
     routes = allowed_routes(principal)
+    context = {"kind": principal.kind, "roles": ",".join(sorted(principal.roles))}
     if not routes:
-        raise Unauthorized()
-    return AuthResponse(
-        routes=routes,
-        principal_id=principal.subject,
-        context={"kind": principal.kind, "roles": ",".join(sorted(principal.roles))},
-    )
+        # a valid token whose roles open no route yet: refused (403), not unauthenticated
+        return deny_all(request, principal, context)
+    return AuthResponse(routes=routes, principal_id=principal.subject, context=context)
+
+
+def deny_all(request: AuthRequest, principal: Principal, context: dict[str, str]) -> dict[str, Any]:
+    """An explicit Deny on every route of this API stage (Chalice's ``AuthResponse`` only allows)."""
+    prefix, _, resource = request.method_arn.partition(":execute-api:")
+    region_account, _, path = resource.rpartition(":")
+    api_stage = "/".join(path.split("/")[:2])
+    return {
+        "principalId": principal.subject,
+        "context": context,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Deny",
+                    "Resource": [f"{prefix}:execute-api:{region_account}:{api_stage}/*"],
+                }
+            ],
+        },
+    }

@@ -11,8 +11,20 @@ from chalice import Response
 
 from ..domain import errors as e
 
+MAX_BODY_BYTES = 16 * 1024
+
+
+class PayloadTooLarge(e.InvalidRequest):
+    """The body is larger than this API accepts (413, like API Gateway's own answer)."""
+
+    code = "payload_too_large"
+    default_message = f"The body must be at most {MAX_BODY_BYTES} bytes."
+
+
+# first match wins: subclasses before their bases
 _STATUS: tuple[tuple[type[e.DomainError], int], ...] = (
     (e.RateLimited, 429),
+    (PayloadTooLarge, 413),
     (e.InvalidRequest, 400),
     (e.AuthError, 401),
     (e.Forbidden, 403),
@@ -24,9 +36,11 @@ _STATUS: tuple[tuple[type[e.DomainError], int], ...] = (
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
-def status_for(error: e.DomainError) -> int:
+def status_for(error: e.DomainError | type[e.DomainError]) -> int:
+    """The HTTP status of an error or of an error class (the OpenAPI document has only classes)."""
+    kind = error if isinstance(error, type) else type(error)
     for cls, status in _STATUS:
-        if isinstance(error, cls):
+        if issubclass(kind, cls):
             return status
     return 500
 

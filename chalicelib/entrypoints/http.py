@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +25,14 @@ from chalice.app import Request
 from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
-from ..domain.errors import DomainError, Forbidden, InvalidRequest
-from .errors import error_response, internal_error_response, status_for
+from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
-MAX_BODY_BYTES = 16 * 1024
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+# Path parameters are ids and names of this API. Anything else names nothing; refusing it
+# here also keeps it out of DynamoDB keys, where an over-long key (> 2048 bytes) is a
+# ValidationException, i.e. a 500 (moto does not enforce that limit).
+_PATH_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -73,17 +78,26 @@ class RouteSpec:
     response: type[pydantic.BaseModel] | None
     errors: tuple[type[DomainError], ...]
     idempotent: bool
-    produces: str = "application/json"
+    produces: tuple[str, ...] = ("application/json",)  # media types of the success answer
 
 
 ROUTES: list[RouteSpec] = []
 
+# Chalice keeps the request in one attribute of the app (``app.current_request``), which
+# the threaded local server shares between concurrent requests: a view could read another
+# caller's principal and body. The middleware, which Chalice hands the right request,
+# pins it per thread here; in Lambda (one request at a time) both are the same.
+_request: ContextVar[Request | None] = ContextVar("request", default=None)
 
-class PayloadTooLarge(InvalidRequest):
-    """The body is larger than this API accepts."""
 
-    code = "payload_too_large"
-    default_message = f"The body must be at most {MAX_BODY_BYTES} bytes."
+@contextmanager
+def serving(request: Request) -> Iterator[None]:
+    """Make ``request`` the one the views of this thread see."""
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)
 
 
 class InvalidJson(InvalidRequest):
@@ -189,23 +203,26 @@ def endpoint(
     response: type[pydantic.BaseModel] | None = None,
     errors: tuple[type[DomainError], ...] = (),
     idempotent: bool = False,
-    produces: str = "application/json",
+    produces: str | tuple[str, ...] = "application/json",
     authorizer: Any = None,
     verify: Callable[[Call], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. ``verify`` runs on the raw request before the body is parsed
     (signature checks must see the exact bytes)."""
-    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, produces)
+    media = (produces,) if isinstance(produces, str) else produces
+    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, media)
     ROUTES.append(spec)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handler(**path_params: str) -> Response:
-            request = blueprint.current_request
+            request = _request.get() or blueprint.current_request
             try:
                 principal = principal_of(request)
                 if not access.allows(principal):
                     raise Forbidden()
+                if not all(_PATH_VALUE.match(value) for value in path_params.values()):
+                    raise NotFound()
                 call = Call(request=request, c=container(), principal=principal, path_params=path_params)
                 if verify is not None:
                     verify(call)

@@ -72,7 +72,14 @@ def get_me(call: Call) -> s.Me:
     return me_out(members.view(call.c, call.member_id))
 
 
-@route("/v1/me", "PATCH", summary="Update the profile", body=s.ProfilePatch, response=s.Me, errors=(e.ProfileInvalid,))
+@route(
+    "/v1/me",
+    "PATCH",
+    summary="Update the profile",
+    body=s.ProfilePatch,
+    response=s.Me,
+    errors=(e.ProfileInvalid, e.InvalidName),
+)
 def patch_me(call: Call) -> s.Me:
     body = call.body
     babies = [baby.birthday for baby in body.babies] if body.babies is not None else None
@@ -86,9 +93,9 @@ def patch_me(call: Call) -> s.Me:
 @route(
     "/v1/me/qr",
     "GET",
-    summary="The share link as a QR code (SVG, or PNG with format=png)",
+    summary="The share link as a QR code: SVG, or PNG with format=png and an Accept: image/png header",
     query=s.QrQuery,
-    produces="image/svg+xml",
+    produces=("image/svg+xml", "image/png"),
 )
 def get_qr(call: Call) -> Response:
     view = members.view(call.c, call.member_id)
@@ -147,7 +154,7 @@ def list_referrals(call: Call) -> s.ReferralList:
     status=202,
     body=s.KycRequest,
     response=s.Accepted,
-    errors=(e.InvalidIdNumber, e.InvalidState),
+    errors=(e.InvalidIdNumber, e.InvalidName, e.InvalidState),
 )
 def submit_kyc(call: Call) -> s.Accepted:
     reviews.submit_kyc(call.c, call.member_id, call.body.real_name, call.body.id_number)

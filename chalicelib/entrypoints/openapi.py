@@ -94,8 +94,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             success["content"] = {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{spec.response.__name__}"}}
             }
-        elif spec.produces != "application/json":
-            success["content"] = {spec.produces: {}}
+        elif spec.produces != ("application/json",):
+            success["content"] = {media: {} for media in spec.produces}
         operation["responses"][str(spec.status)] = success
         error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         if spec.body is not None or spec.query is not None:
@@ -104,7 +104,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             operation["responses"]["401"] = {"description": "Missing or invalid access token", **error_ref}
             operation["responses"]["403"] = {"description": "Not allowed for this principal", **error_ref}
         for error in spec.errors:
-            status = str(status_for(error()))
+            status = str(status_for(error))
             codes = operation["responses"].setdefault(status, {"description": "", **error_ref})
             described = [part for part in codes["description"].split("; ") if part]
             if error.code not in described:

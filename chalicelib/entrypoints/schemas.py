@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 
 class Body(BaseModel):
@@ -28,7 +28,8 @@ class Out(BaseModel):
 
 Phone = Annotated[str, Field(min_length=3, max_length=32, description="Mobile number; CN by default, E.164 accepted")]
 Code = Annotated[str, Field(min_length=1, max_length=16, description="The 6-digit SMS code")]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+# a reason made of blanks is no reason (RULES.md 1: freezing, reviews and closing need one)
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Cursor = Annotated[str | None, Field(default=None, max_length=2048)]
 
 

@@ -113,6 +113,32 @@ def fast_transactions() -> None:
     ddb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+_symmetric_rsa: Any = None
+
+
+def reuse_rsa_material_of_symmetric_keys() -> None:
+    """moto draws a 2048-bit RSA key pair for every KMS key, even a symmetric one, which
+    never uses it; drawing it took about a third of a fresh stack's start. Symmetric keys
+    now share one pair; asymmetric keys still get their own."""
+    from moto.kms import models as kms_models
+
+    if getattr(kms_models.generate_private_key, "shares_symmetric_material", False):
+        return
+    original = kms_models.generate_private_key
+
+    def generate(key_spec: str) -> Any:
+        global _symmetric_rsa
+        if key_spec != "SYMMETRIC_DEFAULT":
+            return original(key_spec)
+        with _moto_lock:
+            if _symmetric_rsa is None:
+                _symmetric_rsa = original(key_spec)
+            return _symmetric_rsa
+
+    generate.shares_symmetric_material = True  # type: ignore[attr-defined]
+    kms_models.generate_private_key = generate
+
+
 def fake_credentials(region: str) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "local",
@@ -136,6 +162,7 @@ class EmbeddedAws:
         fake_credentials(self.settings.region)
         serialise_moto_calls()
         fast_transactions()
+        reuse_rsa_material_of_symmetric_keys()
         self._mock = mock_aws()
         self._mock.start()
         self._create_resources()

@@ -19,7 +19,7 @@ from ..adapters.dynamodb.wallet import PayoutAccountItem, WalletItem
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain import points as points_domain
-from ..domain.calendar import Month, local_date
+from ..domain.calendar import Month, local_date, seconds_until_next_local_day
 from ..domain.errors import (
     AccountNotClosable,
     BindingClosed,
@@ -300,7 +300,7 @@ def register_friend(c: Container, referrer_id: str, phone_raw: str, client_ip: s
         uow,
         f"on-behalf#{referrer_id}#{local_date(now).isoformat()}",
         c.rules.referral.max_on_behalf_per_day,
-        3600,
+        seconds_until_next_local_day(now),
         now + timedelta(days=2),
     )
     uow.put(

@@ -75,7 +75,9 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
     index = phone_index(c, phone)
     now = c.now()
     pk, sk = _otp_key(index, purpose)
-    previous = OtpItem.get_or_none(pk, sk)
+    # "a new code no sooner than 60 s after the last" is per number, whatever the purpose
+    sent = [item for other in OtpPurpose if (item := OtpItem.get_or_none(*_otp_key(index, other)))]
+    previous = max(sent, key=lambda item: item.sent_at, default=None)
     identity.check_resend(
         previous and OtpChallenge(previous.code_hash, previous.sent_at, previous.expires_at, previous.attempts),
         now,

@@ -79,12 +79,13 @@ def _submit(c: Container, member_id: str, kind: ReviewKind, details: dict[str, s
 
 
 def submit_kyc(c: Container, member_id: str, real_name: str, id_number: str) -> None:
+    real_name = identity.validate_person_name(real_name)
     compact = identity.validate_resident_id(id_number)
     id_index = c.keys.blind_index("resident-id", compact)
     holder = IdNumberItem.get_or_none(f"IDNUM#{id_index}", IdNumberItem.SK)
     if holder is not None and holder.member_id != member_id:
         raise IdNumberInUse()
-    _submit(c, member_id, ReviewKind.KYC, {"real_name": real_name.strip(), "id_number": compact}, id_index)
+    _submit(c, member_id, ReviewKind.KYC, {"real_name": real_name, "id_number": compact}, id_index)
 
 
 def submit_certificate(c: Container, member_id: str, certificate_no: str, issuer: str, issued_on: date) -> None:

@@ -222,19 +222,23 @@ def _activate(
 
     Decision: the referrer who registered them stays bound unless the friend typed or
     followed another member's code, or the invitation is older than the late-binding
-    window; the friend's own choice wins because the invitation was never consented to.
+    window, or the inviter closed their account (a closed member is nobody's referrer);
+    the friend's own choice wins because the invitation was never consented to.
     """
     now = c.now()
     uow = c.uow()
     window = timedelta(days=c.rules.referral.late_binding_days)
-    invitation_stale = now - member.registered_at > window
+    inviter = load_member(member.referrer_id) if member.referrer_id else None
+    inviter_gone = member.referrer_id is not None and (inviter is None or inviter.status not in LIVE_STATUSES)
+    invitation_stale = now - member.registered_at > window or inviter_gone
     actions = [
         MemberItem.status.set(MemberStatus.ACTIVE.value),
         MemberItem.activated_at.set(now),
     ]
     code = _claim_member_code(uow, c, member.member_id)
     actions.append(MemberItem.member_code.set(code))
-    if explicit_code and referrer is not None and referrer.member_id != member.referrer_id:
+    # a code the friend chose binds, even the inviter's own code on a stale invitation
+    if explicit_code and referrer is not None and (referrer.member_id != member.referrer_id or invitation_stale):
         gsi1pk, gsi1sk = children_keys(referrer.member_id, member)
         actions += [
             MemberItem.referrer_id.set(referrer.member_id),

@@ -85,6 +85,7 @@ def create_staff(
 ) -> StaffCreated:
     roles = {StaffRole(role).value for role in roles}
     phone = identity.normalize_phone(phone_raw)
+    name = identity.validate_person_name(name) if name and name.strip() else None
     index = otp.phone_index(c, phone)
     secret = totp_secret or pyotp.random_base32()
     staff_id = str(ULID())

@@ -15,17 +15,39 @@ from chalicelib.domain.signing import sign
 from chalicelib.entrypoints.http import ROUTES
 from tests.builders import admin_token, register
 
-BODY_ROUTES = sorted({(spec.method, spec.path): spec for spec in ROUTES if spec.body is not None}.values(),
-                     key=lambda spec: (spec.path, spec.method))
+BODY_ROUTES = sorted(
+    {(spec.method, spec.path): spec for spec in ROUTES if spec.body is not None}.values(),
+    key=lambda spec: (spec.path, spec.method),
+)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
-    st.sampled_from(["", "2026-11-23", "2026-11-23T10:00:00+08:00", "13912345678", "+8613912345678",
-                     "11010519491231002X", "o1", "bank", "register", "order.paid", "' OR 1=1 --", "<script>"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "",
+            "2026-11-23",
+            "2026-11-23T10:00:00+08:00",
+            "13912345678",
+            "+8613912345678",
+            "11010519491231002X",
+            "o1",
+            "bank",
+            "register",
+            "order.paid",
+            "' OR 1=1 --",
+            "<script>",
+        ]
+    ),
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 def bodies(spec):
@@ -50,11 +72,17 @@ def test_random_bodies_never_produce_a_5xx(client, stack, spec):
         token = member.access_token if spec.access.kind == "member" else admin
         if spec.access.kind == "signed":
             ts = str(int(stack.now().timestamp()))
-            headers.update({"x-integration-key": stack.settings.local_integration_key_id, "x-timestamp": ts,
-                            "x-signature": sign(stack.settings.local_integration_secret, ts, raw)})
+            headers.update(
+                {
+                    "x-integration-key": stack.settings.local_integration_key_id,
+                    "x-timestamp": ts,
+                    "x-signature": sign(stack.settings.local_integration_secret, ts, raw),
+                }
+            )
             token = None
-        response = client.request(spec.method, path, body=raw, headers=headers,
-                                  token=token if spec.access.needs_bearer else None)
+        response = client.request(
+            spec.method, path, body=raw, headers=headers, token=token if spec.access.needs_bearer else None
+        )
         assert response.status_code < 500, (spec.path, body, response.body)
         if response.status_code >= 400:
             error = response.json["error"]

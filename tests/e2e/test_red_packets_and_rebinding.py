@@ -13,11 +13,15 @@ def test_red_packet_reaches_each_audience_once(client, stack):
     born_in_march = register(client, stack)
     other = register(client, stack)
     frozen = register(client, stack)
-    assert client.patch("/v1/me", token=born_in_march.access_token,
-                        json_body={"birthday": "1990-03-08"}).status_code == 200
+    assert (
+        client.patch("/v1/me", token=born_in_march.access_token, json_body={"birthday": "1990-03-08"}).status_code
+        == 200
+    )
     ops = staff_token(client, stack, "ops")
-    assert client.post(f"/v1/admin/members/{frozen.member_id}/freeze", token=ops,
-                       json_body={"reason": "test"}).status_code == 200
+    assert (
+        client.post(f"/v1/admin/members/{frozen.member_id}/freeze", token=ops, json_body={"reason": "test"}).status_code
+        == 200
+    )
 
     body = {"campaign_id": "spring-2026", "points": 88, "audience": {"kind": "all"}, "reason": "春节红包"}
     dry = client.post("/v1/admin/red-packets", token=ops, json_body={**body, "dry_run": True}).json
@@ -28,12 +32,20 @@ def test_red_packet_reaches_each_audience_once(client, stack):
     assert (first["granted"], again["granted"], again["already_granted"]) == (2, 0, 2)
     assert points_of(client, other) == 60 + 88
 
-    march = {"campaign_id": "birthday-2026-03", "points": 20, "reason": "生日红包",
-             "audience": {"kind": "birth_month", "month": 3}}
+    march = {
+        "campaign_id": "birthday-2026-03",
+        "points": 20,
+        "reason": "生日红包",
+        "audience": {"kind": "birth_month", "month": 3},
+    }
     assert client.post("/v1/admin/red-packets", token=ops, json_body=march).json["granted"] == 1
     assert points_of(client, born_in_march) == 60 + 100 * 0 + 88 + 20
-    listed = {"campaign_id": "vip", "points": 5, "reason": "VIP", "audience": {
-        "kind": "list", "member_ids": [other.member_id, other.member_id, "no-such-member"]}}
+    listed = {
+        "campaign_id": "vip",
+        "points": 5,
+        "reason": "VIP",
+        "audience": {"kind": "list", "member_ids": [other.member_id, other.member_id, "no-such-member"]},
+    }
     assert client.post("/v1/admin/red-packets", token=ops, json_body=listed).json["granted"] == 1
     bad = {**listed, "audience": {"kind": "birth_month"}}
     assert client.post("/v1/admin/red-packets", token=ops, json_body=bad).status_code == 422

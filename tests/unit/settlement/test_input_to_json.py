@@ -31,10 +31,14 @@ def test_a_written_document_reads_back_as_the_same_input_and_settles_the_same():
 
 def test_registration_order_ids_components_and_cap_are_kept():
     inp = make_input("bushy", 200, seed=2)
-    shuffled = SettlementInput.from_arrays(parent=inp.parent, stars=inp.stars, guide_tier=inp.guide_tier,
-                                         volumes_fen=inp.volumes_fen,
-                                         registration_order=np.arange(200)[::-1] // 3,  # ties, broken by id
-                                         member_ids=[f"m{i:03d}" for i in range(200)])
+    shuffled = SettlementInput.from_arrays(
+        parent=inp.parent,
+        stars=inp.stars,
+        guide_tier=inp.guide_tier,
+        volumes_fen=inp.volumes_fen,
+        registration_order=np.arange(200)[::-1] // 3,  # ties, broken by id
+        member_ids=[f"m{i:03d}" for i in range(200)],
+    )
     document = input_to_json(shuffled, "quarterly", "2026-Q4", components=["q1"], max_payout_ratio=Fraction(3, 25))
     assert document["components"] == ["q1"] and document["max_payout_ratio"] == 0.12
     assert [m["id"] for m in document["members"][:2]] == ["m000", "m001"]
