@@ -51,6 +51,9 @@ class RedactingFilter(logging.Filter):
 
 
 logger = Logger(service="member-points")
+# botocore logs request bodies at DEBUG, and an SNS SMS request carries the phone number
+for _noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 logger.addFilter(RedactingFilter())
 
 metrics = Metrics(namespace="MemberPoints", service="member-points")

@@ -21,6 +21,7 @@ from ..domain import identity
 from ..domain import points as points_domain
 from ..domain.calendar import Month, local_date, seconds_until_next_local_day
 from ..domain.errors import (
+    AccountFrozen,
     AccountNotClosable,
     BindingClosed,
     Forbidden,
@@ -345,6 +346,9 @@ def close_account(c: Container, member_id: str, reason: str) -> None:
         member = require_member(member_id)
         if member.status == MemberStatus.PENDING:
             raise Forbidden("This account is not active.")
+        if member.status == MemberStatus.FROZEN:
+            # a freeze is often an investigation: erasing the data now would end it
+            raise AccountFrozen("A frozen account cannot be closed until ops unfreeze it.")
         now = c.now()
         uow = c.uow()
         uow.check(
