@@ -409,6 +409,18 @@ def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str |
                 gsi3sk=stamp,
             )
         )
+        # RULES.md 4: each step of a withdrawal is audited, the member's request included
+        audit(
+            uow,
+            c,
+            Principal(subject=member_id, kind="member", roles=frozenset()),
+            "withdrawal.request",
+            "withdrawal",
+            withdrawal_id,
+            None,
+            {"status": None},
+            {"status": "pending", "member_id": member_id, "amount_fen": quote.amount_fen},
+        )
         outcome = {
             "withdrawal_id": withdrawal_id,
             "status": "pending",

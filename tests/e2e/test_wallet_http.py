@@ -1,0 +1,393 @@
+"""The wallet and spending over HTTP (RULES.md 3.4, 4): exchange windows, withdrawals and
+finance's review, the points mall, the lucky draw, charity, aibi at the shop, closing an
+account and staff adjustments. Every scenario ends with a clean reconciliation.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.builders import post_event
+from tests.wallet_builders import (
+    Desk,
+    add_payout_account,
+    assert_reconciled,
+    error_code,
+    give_aibi,
+    give_points,
+    open_window,
+    person,
+    ready_to_withdraw,
+)
+
+START_POINTS = 60  # 50 for registering + 10 for the day's first session
+
+
+@pytest.fixture
+def desk(client, stack) -> Desk:
+    return Desk(client, stack)
+
+
+@pytest.fixture(autouse=True)
+def _reconciled_after_each_scenario(stack):
+    yield
+    assert_reconciled()
+
+
+def ledger(who, path="/v1/me/wallet/ledger"):
+    response = who.get(path)
+    assert response.status_code == 200, response.body
+    return response.json["entries"]
+
+
+# --- exchange -------------------------------------------------------------------------------------
+def test_exchange_is_open_only_inside_its_window(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    starts = clock.now() + timedelta(hours=1)
+    assert open_window(desk, starts, starts + timedelta(hours=1)).status_code == 201
+
+    before = member.post("/v1/me/exchange", {"points": 100})
+    assert before.status_code == 409 and error_code(before) == "exchange_closed"
+
+    clock.set(starts)  # the first instant of the window
+    r = member.post("/v1/me/exchange", {"points": 300})
+    assert r.status_code == 200, r.body
+    assert (r.json["points_debited"], r.json["aibi_credited_fen"]) == (300, 300)
+
+    clock.set(starts + timedelta(hours=1))  # ends_at itself is already outside
+    after = member.post("/v1/me/exchange", {"points": 100})
+    assert after.status_code == 409 and error_code(after) == "exchange_closed"
+    me = member.me()
+    assert me["points"]["available"] == START_POINTS + 1_000 - 300
+    assert me["wallet"] == {"balance_fen": 300, "held_fen": 0}
+
+
+def test_overlapping_exchange_windows_are_refused_but_touching_ones_are_fine(clock, desk):
+    now = clock.now()
+    assert open_window(desk, now, now + timedelta(days=2)).status_code == 201
+    overlap = open_window(desk, now + timedelta(days=1), now + timedelta(days=3))
+    assert overlap.status_code == 409 and error_code(overlap) == "window_overlaps"
+    inside = open_window(desk, now + timedelta(hours=1), now + timedelta(hours=2))
+    assert inside.status_code == 409 and error_code(inside) == "window_overlaps"
+    assert open_window(desk, now + timedelta(days=2), now + timedelta(days=3)).status_code == 201
+
+
+def test_per_member_cap_of_a_window_counts_each_member_separately(client, stack, clock, desk):
+    alice, bob = person(client, stack), person(client, stack)
+    give_points(desk, alice, 2_000)
+    give_points(desk, bob, 2_000)
+    assert open_window(desk, clock.now(), clock.now() + timedelta(days=1), cap=1_000).status_code == 201
+
+    assert alice.post("/v1/me/exchange", {"points": 600}).status_code == 200
+    over = alice.post("/v1/me/exchange", {"points": 500})  # 600 + 500 > 1000
+    assert over.status_code == 422 and error_code(over) == "exchange_cap_exceeded"
+    assert alice.post("/v1/me/exchange", {"points": 400}).status_code == 200  # exactly 1000
+    assert error_code(alice.post("/v1/me/exchange", {"points": 100})) == "exchange_cap_exceeded"
+    assert bob.post("/v1/me/exchange", {"points": 1_000}).status_code == 200
+    assert alice.wallet()["balance_fen"] == 1_000 and bob.wallet()["balance_fen"] == 1_000
+    assert alice.points() == START_POINTS + 2_000 - 1_000
+
+
+def test_exchange_refuses_odd_amounts_and_more_than_the_balance(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 240)  # 60 + 240 = 300 points
+    assert open_window(desk, clock.now(), clock.now() + timedelta(days=1)).status_code == 201
+    odd = member.post("/v1/me/exchange", {"points": 150})
+    assert odd.status_code == 422 and error_code(odd) == "not_multiple_of_100"
+    short = member.post("/v1/me/exchange", {"points": 400})
+    assert short.status_code == 422 and error_code(short) == "insufficient_points"
+    assert member.me()["points"]["available"] == 300 and member.wallet() == {"balance_fen": 0, "held_fen": 0}
+    assert member.post("/v1/me/exchange", {"points": 300}).status_code == 200
+    assert member.points() == 0 and member.wallet()["balance_fen"] == 300
+
+
+def test_points_debt_blocks_exchange(client, stack, clock, desk):
+    member = person(client, stack)
+    assert open_window(desk, clock.now(), clock.now() + timedelta(days=30)).status_code == 201
+    paid = {"order_id": "o-debt", "gross_fen": 100_000, "paid_fen": 100_000}  # 1000 yuan -> 1000 pending points
+    assert post_event(client, stack, "order.paid", member.id, paid).status_code == 202
+    clock.advance(days=8)  # past the 7-day return window
+    assert desk.post("/v1/admin/jobs/release-pending", "ops").status_code == 200
+    available = member.points()
+    assert available >= 1_000
+    spend = available // 100 * 100
+    assert member.post("/v1/me/exchange", {"points": spend}).status_code == 200
+    refund = {"order_id": "o-debt", "refund_fen": 100_000}
+    assert post_event(client, stack, "order.refunded", member.id, refund).status_code == 202
+    me = member.me()
+    # the refund takes back 1000 points from what the exchange left: the rest is debt
+    assert me["points"]["available"] == available - spend - 1_000 < 0
+    blocked = member.post("/v1/me/exchange", {"points": 100})
+    assert blocked.status_code == 422 and error_code(blocked) == "points_debt"
+    assert member.wallet()["balance_fen"] == spend
+
+
+def test_a_frozen_member_cannot_exchange(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    assert open_window(desk, clock.now(), clock.now() + timedelta(days=1)).status_code == 201
+    assert desk.post(f"/v1/admin/members/{member.id}/freeze", "ops", {"reason": "fraud check"}).status_code == 200
+    frozen = member.post("/v1/me/exchange", {"points": 100})
+    assert frozen.status_code == 403 and error_code(frozen) == "account_frozen"
+    assert member.points() == START_POINTS + 1_000
+    assert desk.post(f"/v1/admin/members/{member.id}/unfreeze", "ops", {"reason": "cleared"}).status_code == 200
+    assert member.post("/v1/me/exchange", {"points": 100}).status_code == 200
+
+
+def test_exchange_debits_points_and_credits_aibi_in_one_write_with_one_reference(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 5_000)
+    assert open_window(desk, clock.now(), clock.now() + timedelta(days=1)).status_code == 201
+    failed = member.post("/v1/me/exchange", {"points": 6_000})
+    assert failed.status_code == 422
+    points_entries_before = len(ledger(member, "/v1/me/points/ledger"))
+    assert ledger(member) == []  # the failed exchange wrote neither side
+
+    r = member.post("/v1/me/exchange", {"points": 2_500}, key="exchange-key-1")
+    assert r.status_code == 200, r.body
+    again = member.post("/v1/me/exchange", {"points": 2_500}, key="exchange-key-1")
+    assert again.status_code == 200 and again.json == r.json
+    reused = member.post("/v1/me/exchange", {"points": 100}, key="exchange-key-1")
+    assert reused.status_code == 422 and error_code(reused) == "idempotency_key_reused"
+
+    points_entries = ledger(member, "/v1/me/points/ledger")
+    assert len(points_entries) == points_entries_before + 1
+    assert points_entries[0]["kind"] == "exchange" and points_entries[0]["points"] == -2_500
+    [aibi] = ledger(member)
+    assert (aibi["kind"], aibi["amount_fen"], aibi["balance_after_fen"]) == ("exchange", 2_500, 2_500)
+    assert aibi["ref"] == points_entries[0]["ref"] == r.json["exchange_id"]
+    assert member.points() == START_POINTS + 5_000 - 2_500
+
+
+# --- withdrawals ------------------------------------------------------------------------------------
+def test_withdrawal_needs_approved_kyc_and_a_payout_account_in_the_verified_name(client, stack, desk):
+    member = person(client, stack)
+    give_aibi(desk, member, 50_000)
+    no_kyc = member.post("/v1/me/withdrawals", {"amount_fen": 10_000})
+    assert no_kyc.status_code == 403 and error_code(no_kyc) == "kyc_required"
+    r = member.post("/v1/me/kyc", {"real_name": "李四", "id_number": "11010519491231002X"})
+    assert r.status_code == 202
+    pending_kyc = member.post("/v1/me/withdrawals", {"amount_fen": 10_000})
+    assert pending_kyc.status_code == 403 and error_code(pending_kyc) == "kyc_required"
+    assert desk.post(f"/v1/admin/kyc/{member.id}/approve", "ops", {"reason": "ok"}).status_code == 200
+
+    no_account = member.post("/v1/me/withdrawals", {"amount_fen": 10_000})
+    assert no_account.status_code == 422 and error_code(no_account) == "payout_account_required"
+    add_payout_account(member, holder="王五")
+    other_name = member.post("/v1/me/withdrawals", {"amount_fen": 10_000})
+    assert other_name.status_code == 422 and error_code(other_name) == "payout_account_required"
+    assert member.wallet() == {"balance_fen": 50_000, "held_fen": 0}
+    add_payout_account(member, holder="李四")
+    assert member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).status_code == 201
+
+
+def test_withdrawal_amount_rules_minimum_balance_and_daily_limit(client, stack, clock, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 1_000_000)
+    low = member.post("/v1/me/withdrawals", {"amount_fen": 9_999})
+    assert low.status_code == 422 and error_code(low) == "below_minimum"
+    big = member.post("/v1/me/withdrawals", {"amount_fen": 1_000_001})
+    assert big.status_code == 422 and error_code(big) == "insufficient_balance"
+    assert member.wallet() == {"balance_fen": 1_000_000, "held_fen": 0}
+    give_aibi(desk, member, 5_000_000)
+    # the daily limit is 5,000,000 fen (50,000 aibi) per Shanghai calendar day
+    assert member.post("/v1/me/withdrawals", {"amount_fen": 3_000_000}).status_code == 201
+    over = member.post("/v1/me/withdrawals", {"amount_fen": 2_000_001})
+    assert over.status_code == 422 and error_code(over) == "daily_limit_exceeded"
+    assert member.post("/v1/me/withdrawals", {"amount_fen": 2_000_000}).status_code == 201
+    assert member.wallet() == {"balance_fen": 1_000_000, "held_fen": 5_000_000}
+    assert error_code(member.post("/v1/me/withdrawals", {"amount_fen": 10_000})) == "daily_limit_exceeded"
+    clock.advance(hours=14)  # 10:00 + 14 h = 00:00 the next day in Shanghai
+    assert member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).status_code == 201
+    assert member.wallet() == {"balance_fen": 990_000, "held_fen": 5_010_000}
+
+
+@pytest.mark.parametrize(
+    ("amount_fen", "fee_fen", "payout_fen"),
+    [(10_000, 1_000, 9_000), (10_001, 1_001, 9_000), (10_009, 1_001, 9_008), (10_010, 1_001, 9_009)],
+)
+def test_withdrawal_quotes_fee_and_payout_exactly(client, stack, desk, amount_fen, fee_fen, payout_fen):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 20_000)
+    r = member.post("/v1/me/withdrawals", {"amount_fen": amount_fen})
+    assert r.status_code == 201, r.body
+    assert r.json["status"] == "pending"
+    assert (r.json["amount_fen"], r.json["fee_fen"], r.json["payout_fen"]) == (amount_fen, fee_fen, payout_fen)
+    assert member.wallet() == {"balance_fen": 20_000 - amount_fen, "held_fen": amount_fen}
+
+
+def test_withdrawal_approved_then_paid_leaves_the_wallet_and_is_audited(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 30_000)
+    r = member.post("/v1/me/withdrawals", {"amount_fen": 12_345}, key="withdraw-0001")
+    assert r.status_code == 201, r.body
+    retry = member.post("/v1/me/withdrawals", {"amount_fen": 12_345}, key="withdraw-0001")
+    assert retry.status_code == 201 and retry.json == r.json
+    assert member.wallet() == {"balance_fen": 30_000 - 12_345, "held_fen": 12_345}
+    wid = r.json["withdrawal_id"]
+
+    early = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-0"})
+    assert early.status_code == 409 and error_code(early) == "invalid_state"
+    approved = desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}, headers={})
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    twice = desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"})
+    assert twice.status_code == 409 and error_code(twice) == "invalid_state"
+    paid = desk.post(
+        f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-1"}, headers={"Idempotency-Key": "pay-0001"}
+    )
+    assert paid.status_code == 200, paid.body
+    assert (paid.json["status"], paid.json["reference"], paid.json["payout_fen"]) == ("paid", "BANK-1", 11_110)
+    replay = desk.post(
+        f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-1"}, headers={"Idempotency-Key": "pay-0001"}
+    )
+    assert replay.status_code == 200 and replay.json == paid.json
+    again = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-2"})
+    assert again.status_code == 409
+    late_reject = desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "too late"})
+    assert late_reject.status_code == 409 and error_code(late_reject) == "already_posted"
+    assert member.wallet() == {"balance_fen": 30_000 - 12_345, "held_fen": 0}
+
+    [listed] = member.get("/v1/me/withdrawals").json["withdrawals"]
+    assert (listed["withdrawal_id"], listed["status"], listed["reference"]) == (wid, "paid", "BANK-1")
+    assert listed["payout_account"].endswith("1234") and "6222" not in listed["payout_account"]
+    audit = desk.get(f"/v1/admin/audit?target_id={wid}", "admin").json["entries"]
+    steps = sorted((entry["action"], entry["before"]["status"], entry["after"]["status"]) for entry in audit)
+    assert all(entry["after"]["amount_fen"] == 12_345 for entry in audit)
+    assert steps == [
+        ("withdrawal.approve", "pending", "approved"),
+        ("withdrawal.paid", "approved", "paid"),
+        ("withdrawal.request", None, "pending"),
+    ]
+
+
+def test_rejected_withdrawal_returns_the_hold_and_cannot_then_be_paid(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 25_000)
+    wid = member.post("/v1/me/withdrawals", {"amount_fen": 20_000}).json["withdrawal_id"]
+    assert member.wallet() == {"balance_fen": 5_000, "held_fen": 20_000}
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}).status_code == 200
+    rejected = desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "account closed at bank"})
+    assert rejected.status_code == 200 and rejected.json["status"] == "rejected"
+    assert member.wallet() == {"balance_fen": 25_000, "held_fen": 0}
+    again = desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "again"})
+    assert again.status_code == 409 and error_code(again) == "already_voided"
+    paid = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "X"})
+    assert paid.status_code == 409
+    assert member.wallet() == {"balance_fen": 25_000, "held_fen": 0}
+    actions = {e["action"] for e in desk.get(f"/v1/admin/audit?target_id={wid}", "admin").json["entries"]}
+    assert {"withdrawal.approve", "withdrawal.reject"} <= actions
+
+
+def test_only_finance_or_admin_review_withdrawals(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 10_000)
+    wid = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]
+    for role in ("ops", "auditor"):
+        for action, body in (("approve", {"reason": "x"}), ("reject", {"reason": "x"}), ("paid", {"reference": "x"})):
+            refused = desk.post(f"/v1/admin/withdrawals/{wid}/{action}", role, body)
+            assert refused.status_code == 403, (role, action, refused.body)
+        assert desk.get("/v1/admin/withdrawals", role).status_code == 403
+    as_member = client.post(f"/v1/admin/withdrawals/{wid}/approve", token=member.token, json_body={"reason": "x"})
+    assert as_member.status_code == 403
+    assert member.wallet() == {"balance_fen": 0, "held_fen": 10_000}
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "admin", {"reason": "ok"}).status_code == 200
+    unknown = desk.post("/v1/admin/withdrawals/01JUNKNOWN00000000000000000/approve", "finance", {"reason": "x"})
+    assert unknown.status_code == 404 and error_code(unknown) == "not_found"
+
+
+def test_member_list_and_finance_queue_follow_the_review(client, stack, clock, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 40_000)
+    first = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]
+    clock.advance(seconds=1)
+    second = member.post("/v1/me/withdrawals", {"amount_fen": 15_000}).json["withdrawal_id"]
+    mine = member.get("/v1/me/withdrawals").json
+    assert [w["withdrawal_id"] for w in mine["withdrawals"]] == [second, first]  # newest first
+    assert mine["next_cursor"] is None
+
+    def queue(status):
+        return [
+            w["withdrawal_id"]
+            for w in desk.get(f"/v1/admin/withdrawals?status={status}", "finance").json["withdrawals"]
+        ]
+
+    assert queue("pending") == [first, second]  # oldest first
+    assert desk.post(f"/v1/admin/withdrawals/{first}/approve", "finance", {"reason": "ok"}).status_code == 200
+    assert queue("pending") == [second] and queue("approved") == [first]
+    assert desk.post(f"/v1/admin/withdrawals/{first}/paid", "finance", {"reference": "B-1"}).status_code == 200
+    assert desk.post(f"/v1/admin/withdrawals/{second}/reject", "finance", {"reason": "no"}).status_code == 200
+    assert queue("pending") == [] and queue("approved") == []
+    statuses = {w["withdrawal_id"]: w["status"] for w in member.get("/v1/me/withdrawals").json["withdrawals"]}
+    assert statuses == {first: "paid", second: "rejected"}
+
+
+def test_wallet_ledger_shows_each_change_with_its_running_balance(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 30_000)  # +30000 -> 30000
+    wid = member.post("/v1/me/withdrawals", {"amount_fen": 12_000}).json["withdrawal_id"]  # 18000 held 12000
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "no"}).status_code == 200  # 30000
+    wid = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]  # 20000 held 10000
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}).status_code == 200
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "B"}).status_code == 200  # 20000
+    entries = ledger(member)
+    assert [(e["kind"], e["amount_fen"], e["balance_after_fen"], e["held_after_fen"]) for e in entries] == [
+        ("withdrawal_paid", 0, 20_000, 0),
+        ("withdrawal_hold", -10_000, 20_000, 10_000),
+        ("withdrawal_returned", 12_000, 30_000, 0),
+        ("withdrawal_hold", -12_000, 18_000, 12_000),
+        ("adjust", 30_000, 30_000, 0),
+    ]
+    page = member.get("/v1/me/wallet/ledger?limit=2").json
+    assert [e["id"] for e in page["entries"]] == [e["id"] for e in entries[:2]] and page["next_cursor"]
+    rest = member.get(f"/v1/me/wallet/ledger?limit=200&cursor={page['next_cursor']}").json
+    assert [e["id"] for e in rest["entries"]] == [e["id"] for e in entries[2:]]
+
+
+# --- closing an account -------------------------------------------------------------------------------
+def test_account_closes_only_with_an_empty_wallet_and_no_open_withdrawal(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 10_000)
+    refused = member.post("/v1/me/close", {"reason": "moving"})
+    assert refused.status_code == 409 and error_code(refused) == "account_not_closable"
+    wid = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]
+    assert member.wallet() == {"balance_fen": 0, "held_fen": 10_000}
+    refused = member.post("/v1/me/close", {"reason": "moving"})
+    assert refused.status_code == 409 and error_code(refused) == "account_not_closable"
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}).status_code == 200
+    assert error_code(member.post("/v1/me/close", {"reason": "moving"})) == "account_not_closable"
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "B"}).status_code == 200
+    assert member.post("/v1/me/close", {"reason": "moving"}).status_code == 204
+
+
+def test_account_with_only_points_and_no_wallet_closes(client, stack):
+    member = person(client, stack)
+    assert member.post("/v1/me/close", {"reason": "not for me"}).status_code == 204
+
+
+# --- staff adjustments of aibi --------------------------------------------------------------------------
+def test_aibi_adjustments_are_finance_only_and_never_make_the_wallet_negative(client, stack, desk):
+    member = person(client, stack)
+    body = {"member_id": member.id, "amount_fen": 5_000, "reason": "goodwill"}
+    for role in ("ops", "auditor"):
+        assert desk.post("/v1/admin/adjustments", role, body).status_code == 403
+    points_as_finance = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": None, "points": 10})
+    assert points_as_finance.status_code == 403
+    r = desk.post("/v1/admin/adjustments", "finance", body)
+    assert r.status_code == 201 and r.json["balance_after"] == 5_000
+    too_much = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": -5_001})
+    assert too_much.status_code == 422 and error_code(too_much) == "insufficient_balance"
+    both = desk.post("/v1/admin/adjustments", "finance", {**body, "points": 10})
+    assert both.status_code == 400
+    zero = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": 0})
+    assert zero.status_code == 400
+    r = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": -2_000, "reason": "correction"})
+    assert r.status_code == 201 and r.json["balance_after"] == 3_000
+    assert member.wallet() == {"balance_fen": 3_000, "held_fen": 0}
+    audit = desk.get(f"/v1/admin/audit?target_id={member.id}", "admin").json["entries"]
+    amounts = sorted(e["after"]["amount_fen"] for e in audit if e["action"] == "adjustment")
+    assert amounts == [-2_000, 5_000]
+    unknown = desk.post("/v1/admin/adjustments", "finance", {**body, "member_id": "nobody"})
+    assert unknown.status_code == 404
