@@ -20,6 +20,7 @@ from tests.wallet_builders import (
     open_window,
     person,
     ready_to_withdraw,
+    signed,
 )
 
 START_POINTS = 60  # 50 for registering + 10 for the day's first session
@@ -391,3 +392,361 @@ def test_aibi_adjustments_are_finance_only_and_never_make_the_wallet_negative(cl
     assert amounts == [-2_000, 5_000]
     unknown = desk.post("/v1/admin/adjustments", "finance", {**body, "member_id": "nobody"})
     assert unknown.status_code == 404
+
+
+# --- points mall ---------------------------------------------------------------------------------------
+def make_item(desk, stock, options=None):
+    options = options or [{"points": 500}, {"points": 40, "cash_fen": 6_000}, {"points": 200, "cash_fen": 1_000}]
+    r = desk.post("/v1/admin/mall/items", "ops", {"name": "五常大米", "options": options, "stock": stock})
+    assert r.status_code == 201, r.body
+    return r.json["item_id"]
+
+
+def stock_of(member, item_id):
+    [item] = [i for i in member.get("/v1/mall/items").json["items"] if i["item_id"] == item_id]
+    return item["stock"]
+
+
+def order_state(member, order_id):
+    [order] = [o for o in member.get("/v1/me/mall/orders").json["orders"] if o["order_id"] == order_id]
+    return order["state"]
+
+
+def payment_event(client, stack, member, type_, order_id):
+    return post_event(client, stack, type_, member.id, {"order_id": order_id})
+
+
+def test_mall_item_lists_every_price_option(client, stack, desk):
+    member = person(client, stack)
+    item_id = make_item(desk, stock=5)
+    [item] = member.get("/v1/mall/items").json["items"]
+    assert item["item_id"] == item_id and item["stock"] == 5
+    assert [(o["option_id"], o["points"], o["cash_fen"]) for o in item["options"]] == [
+        ("o1", 500, 0),
+        ("o2", 40, 6_000),
+        ("o3", 200, 1_000),
+    ]
+
+
+def test_points_only_checkout_spends_at_once_and_takes_stock(client, stack, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    item_id = make_item(desk, stock=3)
+    r = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1", "quantity": 2})
+    assert r.status_code == 201, r.body
+    assert (r.json["state"], r.json["points"], r.json["cash_fen"], r.json["expires_at"]) == ("posted", 1_000, 0, None)
+    assert member.points() == START_POINTS + 1_000 - 2 * 500
+    assert stock_of(member, item_id) == 1
+    late = payment_event(client, stack, member, "payment.failed", r.json["order_id"])
+    assert late.status_code == 409 and error_code(late) == "already_posted"
+    assert stock_of(member, item_id) == 1
+
+
+def test_mixed_checkout_holds_points_for_30_minutes_until_payment_succeeds(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    item_id = make_item(desk, stock=2)
+    r = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o2"})
+    assert r.status_code == 201, r.body
+    order = r.json
+    assert (order["state"], order["points"], order["cash_fen"]) == ("pending", 40, 6_000)
+    created = clock.now()
+    assert order["expires_at"].startswith((created + timedelta(minutes=30)).isoformat()[:19])
+    assert member.points() == START_POINTS + 1_000 - 40
+    assert stock_of(member, item_id) == 1
+
+    assert payment_event(client, stack, member, "payment.succeeded", order["order_id"]).status_code == 202
+    assert order_state(member, order["order_id"]) == "posted"
+    assert member.points() == START_POINTS + 1_000 - 40 and stock_of(member, item_id) == 1
+    again = payment_event(client, stack, member, "payment.succeeded", order["order_id"])
+    assert again.status_code == 409 and error_code(again) == "already_posted"
+    failed = payment_event(client, stack, member, "payment.failed", order["order_id"])
+    assert failed.status_code == 409 and error_code(failed) == "already_posted"
+    kinds = [e["kind"] for e in ledger(member, "/v1/me/points/ledger")[:2]]
+    assert kinds == ["capture", "hold"]
+
+
+def test_failed_payment_releases_points_and_stock_and_a_late_success_is_already_voided(client, stack, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    item_id = make_item(desk, stock=1)
+    order_id = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o3"}).json["order_id"]
+    assert member.points() == START_POINTS + 1_000 - 200 and stock_of(member, item_id) == 0
+    sold_out = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1"})
+    assert sold_out.status_code == 409 and error_code(sold_out) == "out_of_stock"
+
+    assert payment_event(client, stack, member, "payment.failed", order_id).status_code == 202
+    assert order_state(member, order_id) == "voided"
+    assert member.points() == START_POINTS + 1_000 and stock_of(member, item_id) == 1
+    late = payment_event(client, stack, member, "payment.succeeded", order_id)
+    assert late.status_code == 409 and error_code(late) == "already_voided"
+    assert member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1"}).status_code == 201
+
+
+def test_expire_job_releases_mall_holds_older_than_30_minutes_and_restocks(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    item_id = make_item(desk, stock=1)
+    order_id = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o2"}).json["order_id"]
+    checked_out = clock.now()
+    clock.set(checked_out + timedelta(minutes=20))
+    desk.sign_in("ops")
+    clock.set(checked_out + timedelta(minutes=29, seconds=59))
+    report = desk.post("/v1/admin/jobs/expire-points", "ops").json
+    assert report["holds_released"] == 0
+    assert order_state(member, order_id) == "pending" and stock_of(member, item_id) == 0
+
+    clock.set(checked_out + timedelta(minutes=31))
+    late = payment_event(client, stack, member, "payment.succeeded", order_id)
+    assert late.status_code == 409 and error_code(late) == "hold_expired"
+    report = desk.post("/v1/admin/jobs/expire-points", "ops").json
+    assert report["holds_released"] == 1
+    assert order_state(member, order_id) == "expired"
+    assert member.points() == START_POINTS + 1_000 and stock_of(member, item_id) == 1
+    assert desk.post("/v1/admin/jobs/expire-points", "ops").json["holds_released"] == 0
+    late = payment_event(client, stack, member, "payment.succeeded", order_id)
+    assert late.status_code == 409 and error_code(late) == "hold_expired"
+
+
+def test_checkout_refuses_unknown_items_and_missing_points(client, stack, desk):
+    member = person(client, stack)
+    item_id = make_item(desk, stock=5)
+    unknown = member.post("/v1/me/mall/orders", {"item_id": "nope", "option_id": "o1"})
+    assert unknown.status_code == 404
+    no_option = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o9"})
+    assert no_option.status_code == 404
+    poor = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1"})  # 500 > 60 points
+    assert poor.status_code == 422 and error_code(poor) == "insufficient_points"
+    too_many = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o2", "quantity": 6})
+    assert too_many.status_code == 409 and error_code(too_many) == "out_of_stock"
+    assert stock_of(member, item_id) == 5 and member.points() == START_POINTS
+
+
+# --- lucky draw -------------------------------------------------------------------------------------------
+def make_campaign(desk, clock, prizes, *, daily_limit=3, cost=100, starts=None, ends=None):
+    now = clock.now()
+    body = {
+        "name": "双十一",
+        "points_per_draw": cost,
+        "daily_limit": daily_limit,
+        "starts_at": (starts or now - timedelta(hours=1)).isoformat(),
+        "ends_at": (ends or now + timedelta(days=3)).isoformat(),
+        "prizes": [{"name": p["prize_id"], **p} for p in prizes],
+    }
+    r = desk.post("/v1/admin/draws", "ops", body)
+    assert r.status_code == 201, r.body
+    return r.json["campaign_id"]
+
+
+def test_a_certain_prize_wins_until_its_stock_is_gone_then_nothing(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    prizes = [{"prize_id": "p", "kind": "points", "value": 30, "probability_bp": 10_000, "stock": 2}]
+    campaign = make_campaign(desk, clock, prizes, daily_limit=3)
+    won = []
+    for _ in range(3):
+        r = member.post(f"/v1/me/draws/{campaign}")
+        assert r.status_code == 201, r.body
+        won.append(r.json["prize"]["prize_id"] if r.json["prize"] else None)
+    assert won == ["p", "p", None]
+    # 3 draws at 100 points; two prizes of 30 points
+    assert member.points() == START_POINTS + 1_000 - 3 * 100 + 2 * 30
+    limit = member.post(f"/v1/me/draws/{campaign}")
+    assert limit.status_code == 422 and error_code(limit) == "daily_limit_exceeded"
+    campaign_view = member.get(f"/v1/draws/{campaign}").json
+    assert campaign_view["prizes"][0]["stock"] == 0
+    log = desk.get(f"/v1/admin/draws/{campaign}/draws", "ops").json["draws"]
+    assert len(log) == 3 and all(d["member_id"] == member.id and d["points_spent"] == 100 for d in log)
+    assert sorted(d["prize_id"] or "-" for d in log) == ["-", "p", "p"]
+    assert all(0 <= d["roll"] < 10_000 for d in log)
+
+    clock.advance(days=1)  # a new Shanghai day: the limit starts again
+    assert member.post(f"/v1/me/draws/{campaign}").status_code == 201
+
+
+def test_a_zero_percent_prize_never_wins(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    prizes = [
+        {"prize_id": "never", "kind": "aibi", "value": 10_000, "probability_bp": 0, "stock": 100},
+        {"prize_id": "never2", "kind": "goods", "probability_bp": 0, "stock": 100},
+    ]
+    campaign = make_campaign(desk, clock, prizes, daily_limit=10)
+    results = [member.post(f"/v1/me/draws/{campaign}").json["prize"] for _ in range(10)]
+    assert results == [None] * 10
+    assert member.wallet()["balance_fen"] == 0
+    assert len(desk.get(f"/v1/admin/draws/{campaign}/draws", "ops").json["draws"]) == 10
+
+
+def test_aibi_ticket_topup_and_goods_prizes_are_delivered(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    for kind, value in (("aibi", 888), ("ticket", 0), ("topup", 0), ("goods", 0)):
+        prizes = [{"prize_id": kind, "kind": kind, "value": value, "probability_bp": 10_000, "stock": 1}]
+        campaign = make_campaign(desk, clock, prizes)
+        prize = member.post(f"/v1/me/draws/{campaign}").json["prize"]
+        assert prize["kind"] == kind
+        if kind in ("ticket", "topup"):
+            assert isinstance(prize["redemption_code"], str) and len(prize["redemption_code"]) >= 8
+        else:
+            assert prize["redemption_code"] is None
+    assert member.wallet() == {"balance_fen": 888, "held_fen": 0}
+    [entry] = ledger(member)
+    assert (entry["kind"], entry["amount_fen"]) == ("prize", 888)
+    assert member.points() == START_POINTS + 1_000 - 4 * 100
+
+
+def test_draws_only_while_the_campaign_is_open_and_only_with_points(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 140)  # 200 points: two draws
+    now = clock.now()
+    prizes = [{"prize_id": "g", "kind": "goods", "probability_bp": 5_000, "stock": 10}]
+    campaign = make_campaign(
+        desk, clock, prizes, starts=now + timedelta(hours=1), ends=now + timedelta(hours=2), daily_limit=5
+    )
+    early = member.post(f"/v1/me/draws/{campaign}")
+    assert early.status_code == 409 and error_code(early) == "campaign_closed"
+    clock.set(now + timedelta(hours=1))
+    assert member.post(f"/v1/me/draws/{campaign}").status_code == 201
+    assert member.post(f"/v1/me/draws/{campaign}").status_code == 201
+    poor = member.post(f"/v1/me/draws/{campaign}")
+    assert poor.status_code == 422 and error_code(poor) == "insufficient_points"
+    give_points(desk, member, 100)
+    clock.set(now + timedelta(hours=2))
+    late = member.post(f"/v1/me/draws/{campaign}")
+    assert late.status_code == 409 and error_code(late) == "campaign_closed"
+    assert member.points() == 100
+    assert len(desk.get(f"/v1/admin/draws/{campaign}/draws", "ops").json["draws"]) == 2
+    assert member.post("/v1/me/draws/unknown-campaign").status_code == 404
+
+
+# --- charity -------------------------------------------------------------------------------------------------
+def test_charity_seats_never_overfill_and_a_full_team_is_reported_once(client, stack, desk):
+    alice, bob = person(client, stack), person(client, stack)
+    give_points(desk, alice, 20_000)
+    give_points(desk, bob, 20_000)
+    r = desk.post("/v1/admin/charity", "ops", {"name": "爱心妈妈", "seats": 3, "points_per_seat": 5_000})
+    assert r.status_code == 201
+    project = r.json["project_id"]
+    r = alice.post(f"/v1/me/charity/{project}", {"seats": 2})
+    assert r.status_code == 201 and (r.json["points"], r.json["seats_left"]) == (10_000, 1)
+    over = bob.post(f"/v1/me/charity/{project}", {"seats": 2})
+    assert over.status_code == 409 and error_code(over) == "project_full"
+    assert bob.points() == START_POINTS + 20_000
+    assert not any("Charity project full" in m.text for m in stack.outbox.messages_to("ops"))
+    r = bob.post(f"/v1/me/charity/{project}", {})
+    assert r.status_code == 201 and r.json["seats_left"] == 0
+    full = alice.post(f"/v1/me/charity/{project}", {"seats": 1})
+    assert full.status_code == 409 and error_code(full) == "project_full"
+    alerts = [m for m in stack.outbox.messages_to("ops") if "Charity project full" in m.text]
+    assert len(alerts) == 1 and project in alerts[0].text
+    [listed] = alice.get("/v1/charity").json["projects"]
+    assert (listed["seats_taken"], listed["full"]) == (3, True)
+    assert alice.points() == START_POINTS + 20_000 - 10_000 and bob.points() == START_POINTS + 20_000 - 5_000
+
+
+def test_charity_pledge_without_enough_points_takes_no_seat(client, stack, desk):
+    member = person(client, stack)
+    project = desk.post("/v1/admin/charity", "ops", {"name": "x", "seats": 16, "points_per_seat": 5_000}).json[
+        "project_id"
+    ]
+    poor = member.post(f"/v1/me/charity/{project}", {"seats": 1})
+    assert poor.status_code == 422 and error_code(poor) == "insufficient_points"
+    assert member.get("/v1/charity").json["projects"][0]["seats_taken"] == 0
+    assert member.post("/v1/me/charity/nope", {"seats": 1}).status_code == 404
+
+
+# --- aibi at the shop -----------------------------------------------------------------------------------------
+def shop(client, stack, path, body=None):
+    return signed(client, stack, f"/v1/shop/aibi-payments{path}", body)
+
+
+def test_shop_hold_capture_and_refunds(client, stack, desk):
+    member = person(client, stack)
+    give_aibi(desk, member, 10_000)
+    hold = {"order_id": "shop-1", "member_id": member.id, "amount_fen": 7_000}
+    r = shop(client, stack, "", hold)
+    assert r.status_code == 201 and r.json["state"] == "pending"
+    assert member.wallet() == {"balance_fen": 3_000, "held_fen": 7_000}
+    same = shop(client, stack, "", hold)
+    assert same.status_code == 200 and same.json == r.json
+    mismatch = shop(client, stack, "", {**hold, "amount_fen": 7_001})
+    assert mismatch.status_code == 409 and error_code(mismatch) == "payment_mismatch"
+    uncaptured = shop(client, stack, "/shop-1/refunds", {"refund_id": "rf-0", "amount_fen": 1})
+    assert uncaptured.status_code == 409
+    assert member.wallet() == {"balance_fen": 3_000, "held_fen": 7_000}
+
+    captured = shop(client, stack, "/shop-1/capture")
+    assert captured.status_code == 200 and captured.json["state"] == "posted"
+    assert shop(client, stack, "/shop-1/capture").json["state"] == "posted"  # asking again is harmless
+    voided = shop(client, stack, "/shop-1/void")
+    assert voided.status_code == 409 and error_code(voided) == "already_posted"
+    assert member.wallet() == {"balance_fen": 3_000, "held_fen": 0}
+
+    r = shop(client, stack, "/shop-1/refunds", {"refund_id": "rf-1", "amount_fen": 2_500})
+    assert r.status_code == 201 and r.json["refunded_fen"] == 2_500
+    replay = shop(client, stack, "/shop-1/refunds", {"refund_id": "rf-1", "amount_fen": 2_500})
+    assert replay.status_code == 201 and replay.json == r.json
+    beyond = shop(client, stack, "/shop-1/refunds", {"refund_id": "rf-2", "amount_fen": 4_501})  # 2500 + 4501 > 7000
+    assert beyond.status_code == 422 and error_code(beyond) == "refund_exceeds_paid"
+    r = shop(client, stack, "/shop-1/refunds", {"refund_id": "rf-3", "amount_fen": 4_500})  # exactly 7000
+    assert r.status_code == 201 and r.json["refunded_fen"] == 7_000
+    assert member.wallet() == {"balance_fen": 3_000 + 7_000, "held_fen": 0}
+    kinds = [e["kind"] for e in ledger(member)]
+    assert kinds == ["refund", "refund", "payment_captured", "payment_hold", "adjust"]
+
+
+def test_shop_void_returns_the_aibi_and_a_late_capture_is_already_voided(client, stack, desk):
+    member = person(client, stack)
+    give_aibi(desk, member, 5_000)
+    assert (
+        shop(client, stack, "", {"order_id": "shop-2", "member_id": member.id, "amount_fen": 5_000}).status_code == 201
+    )
+    short = shop(client, stack, "", {"order_id": "shop-3", "member_id": member.id, "amount_fen": 1})
+    assert short.status_code == 422 and error_code(short) == "insufficient_balance"
+    other = person(client, stack)
+    taken = shop(client, stack, "", {"order_id": "shop-2", "member_id": other.id, "amount_fen": 5_000})
+    assert taken.status_code == 409 and error_code(taken) == "payment_mismatch"
+    r = shop(client, stack, "/shop-2/void")
+    assert r.status_code == 200 and r.json["state"] == "voided"
+    assert member.wallet() == {"balance_fen": 5_000, "held_fen": 0}
+    late = shop(client, stack, "/shop-2/capture")
+    assert late.status_code == 409 and error_code(late) == "already_voided"
+    missing = shop(client, stack, "/nope/capture")
+    assert missing.status_code == 404
+
+
+def test_an_uncaptured_shop_hold_expires_after_30_minutes(client, stack, clock, desk):
+    member = person(client, stack)
+    give_aibi(desk, member, 5_000)
+    hold = {"order_id": "shop-4", "member_id": member.id, "amount_fen": 4_000}
+    assert shop(client, stack, "", hold).status_code == 201
+    held_at = clock.now()
+    clock.set(held_at + timedelta(minutes=20))
+    desk.sign_in("ops")
+    clock.set(held_at + timedelta(minutes=29, seconds=59))
+    assert desk.post("/v1/admin/jobs/expire-points", "ops").json["holds_released"] == 0
+    clock.set(held_at + timedelta(minutes=31))
+    late = shop(client, stack, "/shop-4/capture")
+    assert late.status_code == 409 and error_code(late) == "hold_expired"
+    assert desk.post("/v1/admin/jobs/expire-points", "ops").json["holds_released"] == 1
+    assert member.wallet() == {"balance_fen": 5_000, "held_fen": 0}
+    late = shop(client, stack, "/shop-4/capture")
+    assert late.status_code == 409 and error_code(late) == "hold_expired"
+    assert shop(client, stack, "", hold).json["state"] == "expired"
+
+
+def test_shop_calls_must_be_signed_and_name_a_live_member(client, stack, desk):
+    member = person(client, stack)
+    give_aibi(desk, member, 5_000)
+    body = {"order_id": "shop-5", "member_id": member.id, "amount_fen": 1_000}
+    unsigned = client.post("/v1/shop/aibi-payments", json_body=body)
+    assert unsigned.status_code == 401 and error_code(unsigned) == "invalid_signature"
+    as_member = client.post("/v1/shop/aibi-payments", json_body=body, token=member.token)
+    assert as_member.status_code == 401
+    nobody = shop(client, stack, "", {**body, "member_id": "no-such-member"})
+    assert nobody.status_code in (404, 422)
+    assert desk.post(f"/v1/admin/members/{member.id}/freeze", "ops", {"reason": "check"}).status_code == 200
+    frozen = shop(client, stack, "", body)
+    assert frozen.status_code == 403 and error_code(frozen) == "account_frozen"
+    assert member.wallet() == {"balance_fen": 5_000, "held_fen": 0}
