@@ -43,6 +43,7 @@ from ..domain.errors import (
     RuleViolation,
 )
 from ..domain.holds import HoldState, resolve
+from ..domain.identity import MemberStatus
 from ..domain.points import EntryKind
 from ..domain.wallet import WalletEntryKind, WalletState
 from .accounts import VersionedAccount
@@ -145,6 +146,20 @@ class MemberWallet(VersionedAccount[_Entry]):
 
     def void(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
         self._record(kind, w.void(self.state, amount_fen), ref)
+
+    def flush(self, uow: UnitOfWork) -> None:
+        if self.changed:
+            # RULES.md 1: an account closes only with an empty wallet. Closing checks the
+            # wallet in its transaction; this checks the account in ours, so a change that
+            # read the member before a concurrent close cannot leave aibi in a closed account.
+            uow.check(
+                MemberItem,
+                balance_pk(self.member_id),
+                MemberItem.SK,
+                MemberItem.status != MemberStatus.CLOSED.value,
+                on_fail=NotFound("No such member."),
+            )
+        super().flush(uow)
 
     def _balance_item(self, version: int) -> WalletItem:
         return WalletItem(

@@ -90,7 +90,7 @@ def test_twenty_concurrent_exchanges_never_spend_more_points_than_there_are(clie
     assert open_window(desk, clock.now(), clock.now() + timedelta(days=1)).status_code == 201
     token = member.token
     responses = race(
-        [lambda: client.post("/v1/me/exchange", token=token, json_body={"points": 300}) for _ in range(20)]
+        [lambda token=token: client.post("/v1/me/exchange", token=token, json_body={"points": 300}) for _ in range(20)]
     )
     # floor(2000 / 300) = 6 exchanges of 300 points -> 1800 fen
     assert outcomes(responses) == Counter({200: 6, "insufficient_points": 14})
@@ -105,7 +105,7 @@ def test_concurrent_exchanges_respect_the_window_cap(client, stack, clock, desk)
     assert open_window(desk, clock.now(), clock.now() + timedelta(days=1), cap=1_000).status_code == 201
     token = member.token
     responses = race(
-        [lambda: client.post("/v1/me/exchange", token=token, json_body={"points": 300}) for _ in range(10)]
+        [lambda token=token: client.post("/v1/me/exchange", token=token, json_body={"points": 300}) for _ in range(10)]
     )
     # floor(1000 / 300) = 3 fit under the cap
     assert outcomes(responses) == Counter({200: 3, "exchange_cap_exceeded": 7})
@@ -196,11 +196,29 @@ def test_ten_retries_with_one_idempotency_key_have_one_effect_and_one_answer(cli
     headers = {"Idempotency-Key": "same-exchange-0001"}
     exchanges = race(
         [
-            lambda: client.post("/v1/me/exchange", token=token, json_body={"points": 500}, headers=headers)
+            lambda token=token: client.post("/v1/me/exchange", token=token, json_body={"points": 500}, headers=headers)
             for _ in range(10)
         ]
     )
     assert {r.status_code for r in exchanges} == {200}
     assert len({r.body for r in exchanges}) == 1
     assert member.points() == 500 and member.wallet()["balance_fen"] == 30_500
+    assert_reconciled()
+
+
+def test_closing_an_account_and_crediting_its_wallet_never_both_succeed(client, stack, clock, desk):
+    assert open_window(desk, clock.now(), clock.now() + timedelta(days=1)).status_code == 201
+    for _ in range(6):
+        member = person(client, stack)
+        give_points(desk, member, 40)  # 100 points: one exchange of 1 aibi
+        token = member.token
+        exchange, close = race(
+            [
+                lambda token=token: client.post("/v1/me/exchange", token=token, json_body={"points": 100}),
+                lambda token=token: client.post("/v1/me/close", token=token, json_body={"reason": "leaving"}),
+            ]
+        )
+        # either the exchange landed first and closing is refused, or the account closed first
+        outcome = (exchange.status_code, close.status_code if close.status_code < 400 else error_code(close))
+        assert outcome in {(200, "account_not_closable"), (404, 204)}, (exchange.body, close.body)
     assert_reconciled()
