@@ -141,10 +141,19 @@ class MemberWallet(VersionedAccount[_Entry]):
     def hold(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
         self._record(kind, w.hold(self.state, amount_fen), ref)
 
+    def _check_still_held(self, amount_fen: int) -> None:
+        # A pending hold's amount is always inside held_fen. Less held means the hold
+        # record we read is older than this wallet: another resolution of it committed in
+        # between. Retrying reads the hold again and gives that resolution's own error.
+        if 0 < amount_fen and self.state.held_fen < amount_fen:
+            raise ConcurrentUpdate()
+
     def post(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
+        self._check_still_held(amount_fen)
         self._record(kind, w.post(self.state, amount_fen), ref)
 
     def void(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
+        self._check_still_held(amount_fen)
         self._record(kind, w.void(self.state, amount_fen), ref)
 
     def flush(self, uow: UnitOfWork) -> None:

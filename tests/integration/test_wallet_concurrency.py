@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.builders import post_event
 from tests.wallet_builders import (
     Desk,
     assert_reconciled,
@@ -26,6 +27,7 @@ from tests.wallet_builders import (
     open_window,
     person,
     ready_to_withdraw,
+    signed,
 )
 
 
@@ -221,4 +223,121 @@ def test_closing_an_account_and_crediting_its_wallet_never_both_succeed(client, 
         # either the exchange landed first and closing is refused, or the account closed first
         outcome = (exchange.status_code, close.status_code if close.status_code < 400 else error_code(close))
         assert outcome in {(200, "account_not_closable"), (404, 204)}, (exchange.body, close.body)
+    assert_reconciled()
+
+
+def test_concurrent_draws_of_one_member_stop_at_the_daily_limit(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 940)  # 1000 points: ten draws' worth
+    now = clock.now()
+    body = {
+        "name": "limit",
+        "points_per_draw": 100,
+        "daily_limit": 3,
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "prizes": [{"prize_id": "g", "name": "g", "kind": "goods", "probability_bp": 5_000, "stock": 100}],
+    }
+    campaign = desk.post("/v1/admin/draws", "ops", body).json["campaign_id"]
+    token = member.token
+    responses = race([lambda: client.post(f"/v1/me/draws/{campaign}", token=token) for _ in range(10)])
+    assert outcomes(responses) == Counter({201: 3, "daily_limit_exceeded": 7})
+    assert member.points() == 1_000 - 3 * 100
+    assert len(desk.get(f"/v1/admin/draws/{campaign}/draws", "ops").json["draws"]) == 3
+    assert_reconciled()
+
+
+def test_one_shop_hold_sent_ten_times_at_once_holds_once(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 10_000)
+    body = {"order_id": "shop-race-1", "member_id": member.id, "amount_fen": 4_000}
+    responses = race([lambda: signed(client, stack, "/v1/shop/aibi-payments", body) for _ in range(10)])
+    assert outcomes(responses) == Counter({201: 1, 200: 9})
+    assert len({r.body for r in responses}) == 1
+    assert member.wallet() == {"balance_fen": 6_000, "held_fen": 4_000}
+    assert_reconciled()
+
+
+def test_capture_and_void_of_one_shop_hold_at_once_resolve_it_once(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 10_000)
+    for n in range(3):
+        order = f"shop-race-{n}"
+        body = {"order_id": order, "member_id": member.id, "amount_fen": 1_000}
+        assert signed(client, stack, "/v1/shop/aibi-payments", body).status_code == 201
+        capture, void = race(
+            [
+                lambda order=order: signed(client, stack, f"/v1/shop/aibi-payments/{order}/capture"),
+                lambda order=order: signed(client, stack, f"/v1/shop/aibi-payments/{order}/void"),
+            ]
+        )
+        # the loser sees the winner's resolution
+        assert {(capture.status_code, void.status_code)} <= {(200, 409), (409, 200)}
+        assert error_code(void if void.status_code == 409 else capture) in ("already_posted", "already_voided")
+    wallet = member.wallet()
+    assert wallet["held_fen"] == 0 and wallet["balance_fen"] in range(7_000, 10_001, 1_000)
+    assert_reconciled()
+
+
+def test_finance_approving_and_rejecting_at_once_decides_a_withdrawal_once(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 30_000)
+    finance, admin = desk.token("finance"), desk.token("admin")
+    wid = member.post("/v1/me/withdrawals", {"amount_fen": 30_000}).json["withdrawal_id"]
+    approve = f"/v1/admin/withdrawals/{wid}/approve"
+    reject = f"/v1/admin/withdrawals/{wid}/reject"
+    responses = race(
+        [lambda t=t: client.post(approve, token=t, json_body={"reason": "ok"}) for t in (finance, admin) * 3]
+        + [lambda t=t: client.post(reject, token=t, json_body={"reason": "no"}) for t in (finance, admin) * 3]
+    )
+    winners = [r for r in responses if r.status_code == 200]
+    assert len(winners) in (1, 2)  # one approve, and possibly a reject after it
+    assert all(r.status_code in (200, 409) for r in responses), [
+        (r.status_code, r.body[:60]) for r in responses if r.status_code not in (200, 409)
+    ]
+    final = member.get("/v1/me/withdrawals").json["withdrawals"][0]["status"]
+    assert final in ("approved", "rejected")
+    expected = {"approved": {"balance_fen": 0, "held_fen": 30_000}, "rejected": {"balance_fen": 30_000, "held_fen": 0}}
+    assert member.wallet() == expected[final]
+    assert_reconciled()
+
+
+def test_payment_success_failure_and_expiry_racing_for_one_mall_hold_resolve_it_once(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 940)  # 1000 points
+    options = [{"points": 100, "cash_fen": 5_000}]
+    item_id = desk.post("/v1/admin/mall/items", "ops", {"name": "米", "options": options, "stock": 6}).json["item_id"]
+    orders = [
+        member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1"}).json["order_id"] for _ in range(6)
+    ]
+    for order_id in orders[:3]:
+        kinds = ["payment.succeeded", "payment.failed"] * 3
+        with eager_thread_switches():
+            results = race(
+                [lambda k=k, o=order_id: post_event(client, stack, k, member.id, {"order_id": o}) for k in kinds]
+            )
+        assert sorted(r.status_code for r in results) == [202] + [409] * 5
+        won = kinds[[r.status_code for r in results].index(202)]
+        assert {error_code(r) for r in results if r.status_code == 409} == {
+            "already_posted" if won == "payment.succeeded" else "already_voided"
+        }
+    checked_out = clock.now()
+    clock.set(checked_out + timedelta(minutes=20))
+    ops = desk.token("ops")
+    clock.set(checked_out + timedelta(minutes=31))
+    for order_id in orders[3:]:
+        failed, job = race(
+            [
+                lambda o=order_id: post_event(client, stack, "payment.failed", member.id, {"order_id": o}),
+                lambda: client.post("/v1/admin/jobs/expire-points", token=ops, json_body={}),
+            ]
+        )
+        assert job.status_code == 200, job.body
+        assert failed.status_code == 202 or error_code(failed) == "hold_expired"
+    states = Counter(o["state"] for o in member.get("/v1/me/mall/orders").json["orders"])
+    assert sum(states.values()) == 6 and states["pending"] == 0
+    # every released hold went back to the points and the stock; every captured one stayed spent
+    captured = states["posted"]
+    assert member.points() == 1_000 - 100 * captured
+    assert member.get("/v1/mall/items").json["items"][0]["stock"] == 6 - captured
     assert_reconciled()
