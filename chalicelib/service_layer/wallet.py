@@ -145,7 +145,7 @@ class MemberWallet(VersionedAccount[_Entry]):
         # A pending hold's amount is always inside held_fen. Less held means the hold
         # record we read is older than this wallet: another resolution of it committed in
         # between. Retrying reads the hold again and gives that resolution's own error.
-        if 0 < amount_fen and self.state.held_fen < amount_fen:
+        if amount_fen > 0 and self.state.held_fen < amount_fen:
             raise ConcurrentUpdate()
 
     def post(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
@@ -558,8 +558,10 @@ def review_withdrawal(
             {"status": before},
             {"status": after, "member_id": item.member_id, "amount_fen": int(item.amount_fen)},
         )
+        # the answer shows what was written: approving records neither a decision time nor a reason
         item.status = after
-        item.decided_at, item.reason, item.reference = now, reason or item.reason, reference or item.reference
+        if action != "approve":
+            item.decided_at, item.reason, item.reference = now, reason or item.reason, reference or item.reference
         outcome = withdrawal_view(item)
         if key:
             remember(uow, c, f"withdrawal-review#{withdrawal_id}", key, print_, _jsonable(outcome))
