@@ -750,3 +750,78 @@ def test_shop_calls_must_be_signed_and_name_a_live_member(client, stack, desk):
     frozen = shop(client, stack, "", body)
     assert frozen.status_code == 403 and error_code(frozen) == "account_frozen"
     assert member.wallet() == {"balance_fen": 5_000, "held_fen": 0}
+
+
+# --- freezing, replays and what a review answer promises ---------------------------------------------------
+def test_a_frozen_member_can_neither_withdraw_nor_spend_points(client, stack, clock, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 20_000)
+    give_points(desk, member, 10_000)
+    item_id = make_item(desk, stock=5)
+    prizes = [{"prize_id": "g", "kind": "goods", "probability_bp": 5_000, "stock": 5}]
+    campaign = make_campaign(desk, clock, prizes)
+    project = desk.post("/v1/admin/charity", "ops", {"name": "c", "seats": 5, "points_per_seat": 100}).json
+    assert desk.post(f"/v1/admin/members/{member.id}/freeze", "ops", {"reason": "check"}).status_code == 200
+    before = member.me()
+    attempts = [
+        member.post("/v1/me/withdrawals", {"amount_fen": 10_000}),
+        member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1"}),
+        member.post(f"/v1/me/draws/{campaign}"),
+        member.post(f"/v1/me/charity/{project['project_id']}", {"seats": 1}),
+        member.post("/v1/me/payout-account", {"kind": "bank", "account": "6222020000009999", "holder": "张三"}),
+    ]
+    assert [(r.status_code, error_code(r)) for r in attempts] == [(403, "account_frozen")] * 5
+    after = member.me()
+    assert (after["wallet"], after["points"]) == (before["wallet"], before["points"])
+    assert stock_of(member, item_id) == 5
+
+
+def test_a_draw_retried_with_its_idempotency_key_is_the_same_draw(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    prizes = [{"prize_id": "t", "kind": "ticket", "probability_bp": 10_000, "stock": 5}]
+    campaign = make_campaign(desk, clock, prizes)
+    first = member.post(f"/v1/me/draws/{campaign}", key="draw-key-0001")
+    again = member.post(f"/v1/me/draws/{campaign}", key="draw-key-0001")
+    assert first.status_code == again.status_code == 201 and first.json == again.json
+    assert first.json["prize"]["redemption_code"]
+    assert member.points() == START_POINTS + 1_000 - 100
+    assert len(desk.get(f"/v1/admin/draws/{campaign}/draws", "ops").json["draws"]) == 1
+    assert member.get(f"/v1/draws/{campaign}").json["prizes"][0]["stock"] == 4
+
+
+def test_a_refund_id_reused_for_another_amount_is_refused(client, stack, desk):
+    member = person(client, stack)
+    give_aibi(desk, member, 5_000)
+    assert (
+        shop(client, stack, "", {"order_id": "shop-9", "member_id": member.id, "amount_fen": 5_000}).status_code == 201
+    )
+    assert shop(client, stack, "/shop-9/capture").status_code == 200
+    assert shop(client, stack, "/shop-9/refunds", {"refund_id": "rf-1", "amount_fen": 1_000}).status_code == 201
+    reused = shop(client, stack, "/shop-9/refunds", {"refund_id": "rf-1", "amount_fen": 2_000})
+    assert reused.status_code == 422 and error_code(reused) == "idempotency_key_reused"
+    assert member.wallet() == {"balance_fen": 1_000, "held_fen": 0}
+
+
+def test_each_review_answer_is_what_finance_and_the_member_then_read(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 40_000)
+    first = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]
+    second = member.post("/v1/me/withdrawals", {"amount_fen": 20_000}).json["withdrawal_id"]
+
+    def stored(wid):
+        [view] = [w for w in member.get("/v1/me/withdrawals").json["withdrawals"] if w["withdrawal_id"] == wid]
+        return view
+
+    steps = [
+        (first, "approve", {"reason": "looks fine"}),
+        (first, "paid", {"reference": "BANK-7"}),
+        (second, "approve", {"reason": "ok"}),
+        (second, "reject", {"reason": "bank account closed"}),
+    ]
+    for wid, action, body in steps:
+        answer = desk.post(f"/v1/admin/withdrawals/{wid}/{action}", "finance", body)
+        assert answer.status_code == 200, answer.body
+        assert answer.json == stored(wid), action
+    assert stored(first)["reference"] == "BANK-7"
+    assert stored(second)["reason"] == "bank account closed"
