@@ -5,7 +5,7 @@ account and staff adjustments. Every scenario ends with a clean reconciliation.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -520,6 +520,26 @@ def test_checkout_refuses_unknown_items_and_missing_points(client, stack, desk):
     too_many = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o2", "quantity": 6})
     assert too_many.status_code == 409 and error_code(too_many) == "out_of_stock"
     assert stock_of(member, item_id) == 5 and member.points() == START_POINTS
+
+
+def test_points_released_from_a_hold_after_their_month_ended_expire_instead_of_returning(client, stack, clock):
+    clock.set(datetime(2025, 11, 15, 2, 0, tzinfo=UTC))
+    desk = Desk(client, stack)
+    member = person(client, stack)
+    give_points(desk, member, 940)  # 60 + 940 = 1000 points in the lot that ends 2026-11-30
+    clock.set(datetime(2026, 11, 30, 15, 45, tzinfo=UTC))  # 23:45 on 30 November in Shanghai
+    item_id = make_item(desk, stock=1, options=[{"points": 500, "cash_fen": 100}])
+    # signing in again on 30 November: +10 points that last until 2027-11-30
+    order_id = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o1"}).json["order_id"]
+    assert member.points() == 1_010 - 500
+    clock.set(datetime(2026, 11, 30, 16, 5, tzinfo=UTC))  # 00:05 on 1 December: the November lot is over
+    assert payment_event(client, stack, member, "payment.failed", order_id).status_code == 202
+    me = member.me()
+    # the 500 returned points and the 500 left in their lot all expired; what remains is the
+    # 30 November login (10) and the 1 December login of this new session (10)
+    assert me["points"]["available"] == 20
+    assert [e["on"] for e in me["points"]["expiring"]] == ["2027-11-30", "2027-12-31"]
+    assert stock_of(member, item_id) == 1
 
 
 # --- lucky draw -------------------------------------------------------------------------------------------
