@@ -756,6 +756,24 @@ def test_an_uncaptured_shop_hold_expires_after_30_minutes(client, stack, clock, 
     assert shop(client, stack, "", hold).json["state"] == "expired"
 
 
+def test_an_expiry_run_for_a_later_day_releases_no_hold_before_its_30_minutes(client, stack, clock, desk):
+    member = person(client, stack)
+    give_points(desk, member, 1_000)
+    give_aibi(desk, member, 5_000)
+    item_id = make_item(desk, stock=1)
+    order_id = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o2"}).json["order_id"]
+    assert (
+        shop(client, stack, "", {"order_id": "shop-6", "member_id": member.id, "amount_fen": 1_000}).status_code == 201
+    )
+    tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()
+    report = desk.post("/v1/admin/jobs/expire-points", "ops", {"as_of": tomorrow}).json
+    assert (report["holds_due"], report["holds_released"]) == (0, 0)
+    assert order_state(member, order_id) == "pending"
+    assert member.wallet() == {"balance_fen": 4_000, "held_fen": 1_000}
+    assert payment_event(client, stack, member, "payment.succeeded", order_id).status_code == 202
+    assert shop(client, stack, "/shop-6/capture").status_code == 200
+
+
 def test_shop_calls_must_be_signed_and_name_a_live_member(client, stack, desk):
     member = person(client, stack)
     give_aibi(desk, member, 5_000)
