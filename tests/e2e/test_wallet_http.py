@@ -206,18 +206,24 @@ def test_withdrawal_amount_rules_minimum_balance_and_daily_limit(client, stack, 
     assert member.wallet() == {"balance_fen": 990_000, "held_fen": 5_010_000}
 
 
-@pytest.mark.parametrize(
-    ("amount_fen", "fee_fen", "payout_fen"),
-    [(10_000, 1_000, 9_000), (10_001, 1_001, 9_000), (10_009, 1_001, 9_008), (10_010, 1_001, 9_009)],
-)
-def test_withdrawal_quotes_fee_and_payout_exactly(client, stack, desk, amount_fen, fee_fen, payout_fen):
+def test_withdrawal_quotes_fee_and_payout_exactly(client, stack, desk):
     member = person(client, stack)
-    ready_to_withdraw(desk, member, 20_000)
-    r = member.post("/v1/me/withdrawals", {"amount_fen": amount_fen})
-    assert r.status_code == 201, r.body
-    assert r.json["status"] == "pending"
-    assert (r.json["amount_fen"], r.json["fee_fen"], r.json["payout_fen"]) == (amount_fen, fee_fen, payout_fen)
-    assert member.wallet() == {"balance_fen": 20_000 - amount_fen, "held_fen": amount_fen}
+    ready_to_withdraw(desk, member, 50_000)
+    held = 0
+    # fee = ceil(A / 10): 1000, 1000.1 -> 1001, 1000.9 -> 1001, 1001; payout = A - fee
+    for amount_fen, fee_fen, payout_fen in [
+        (10_000, 1_000, 9_000),
+        (10_001, 1_001, 9_000),
+        (10_009, 1_001, 9_008),
+        (10_010, 1_001, 9_009),
+    ]:
+        r = member.post("/v1/me/withdrawals", {"amount_fen": amount_fen})
+        assert r.status_code == 201, r.body
+        assert r.json["status"] == "pending"
+        assert (r.json["amount_fen"], r.json["fee_fen"], r.json["payout_fen"]) == (amount_fen, fee_fen, payout_fen)
+        held += amount_fen
+    balance = 50_000 - held  # 50000 - (10000 + 10001 + 10009 + 10010) = 50000 - 40020 = 9980
+    assert member.wallet() == {"balance_fen": balance, "held_fen": held} == {"balance_fen": 9_980, "held_fen": 40_020}
 
 
 def test_withdrawal_approved_then_paid_leaves_the_wallet_and_is_audited(client, stack, desk):
