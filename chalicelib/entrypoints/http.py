@@ -12,9 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,23 +80,6 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
-
-# Chalice keeps the request in one attribute of the app (``app.current_request``), which
-# the threaded local server shares between concurrent requests: a view could read another
-# caller's principal and body. The middleware, which Chalice hands the right request,
-# pins it per thread here; in Lambda (one request at a time) both are the same.
-_request: ContextVar[Request | None] = ContextVar("request", default=None)
-
-
-@contextmanager
-def serving(request: Request) -> Iterator[None]:
-    """Make ``request`` the one the views of this thread see."""
-    token = _request.set(request)
-    try:
-        yield
-    finally:
-        _request.reset(token)
-
 
 class InvalidJson(InvalidRequest):
     """The body is not a JSON object of the expected shape."""
@@ -216,7 +197,7 @@ def endpoint(
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handler(**path_params: str) -> Response:
-            request = _request.get() or blueprint.current_request
+            request = blueprint.current_request
             try:
                 principal = principal_of(request)
                 if not access.allows(principal):

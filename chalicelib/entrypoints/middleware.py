@@ -15,7 +15,6 @@ from ulid import ULID
 
 from ..adapters.observability import count, flush_metrics, logger
 from .errors import CHALICE_CODES, JSON_HEADERS, error_body
-from .http import serving
 
 
 def _rewrite_chalice_error(response: Response) -> Response:
@@ -43,8 +42,7 @@ def contract_middleware(request: Request, get_response: Any) -> Response:
     request_id = context.get("requestId") or context.get("extendedRequestId") or str(ULID())
     logger.append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
     started = time.perf_counter()
-    with serving(request):
-        response = _rewrite_chalice_error(get_response(request))
+    response = _rewrite_chalice_error(get_response(request))
     logger.info(
         "request",
         extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},

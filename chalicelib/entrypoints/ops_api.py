@@ -200,6 +200,7 @@ def create_campaign(call: Call) -> s.DrawCampaign:
     query=s.ListQuery,
     response=s.DrawLog,
     summary="Every draw of a campaign, newest first",
+    errors=(e.NotFound,),
 )
 def draw_log(call: Call, campaign_id: str) -> s.DrawLog:
     page = draws.draw_log(call.c, campaign_id, call.query.limit, call.query.cursor)

@@ -4,10 +4,10 @@ strings), query strings and responses. The OpenAPI document is generated from th
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 
 class Body(BaseModel):
@@ -460,6 +460,19 @@ class SignedEvent(RootModel[Annotated[Union[EVENT_TYPES], Field(discriminator="t
 PositiveFen = Annotated[int, Field(gt=0, le=10**12)]
 
 
+def _has_utc_instant(instant: datetime) -> datetime:
+    # Year 1 at +14:00 or year 9999 at -14:00 has no UTC representation; stored and
+    # compared in UTC, it would fail deep in the service instead of here as a 400.
+    try:
+        instant.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the time is out of range") from exc
+    return instant
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_has_utc_instant)]
+
+
 class WalletEntry(Out):
     id: str
     kind: str
@@ -487,8 +500,8 @@ class Exchanged(Out):
 
 
 class ExchangeWindowRequest(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     max_points_per_member: Annotated[int | None, Field(gt=0, le=10**9)] = None
 
 
@@ -639,8 +652,8 @@ class DrawCampaignRequest(Body):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     points_per_draw: Annotated[int, Field(gt=0, le=10**7)]
     daily_limit: Annotated[int, Field(gt=0, le=1000)]
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     prizes: Annotated[list[PrizeIn], Field(min_length=1, max_length=50)]
 
 

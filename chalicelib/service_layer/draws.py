@@ -247,6 +247,9 @@ def draw(c: Container, member_id: str, campaign_id: str, key: str | None) -> dic
 
 
 def draw_log(c: Container, campaign_id: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+    if DrawCampaignItem.get_or_none(f"DRAW#{campaign_id}", DrawCampaignItem.SK) is None:
+        raise NotFound("No such draw.")
+
     def view(item: DrawRecordItem) -> dict[str, Any]:
         return {
             "draw_id": item.draw_id,

@@ -152,8 +152,9 @@ def _release_pending(c: Container, request: JobRequest) -> dict[str, Any]:
 def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
     as_of = today(c, request)
     report = points_jobs.expire_points(c, as_of, request.dry_run)
-    # holds are due by the minute: with an explicit as_of, everything due by its end
-    now = c.now() if request.as_of is None else start_of_local_day(as_of + timedelta(days=1))
+    # holds are due by the minute: with an explicit as_of, everything due by its end, but
+    # never a hold whose 30 minutes are not over yet (an as_of of today or later)
+    now = c.now() if request.as_of is None else min(c.now(), start_of_local_day(as_of + timedelta(days=1)))
     return {**report, **points_jobs.release_stale_holds(c, now, request.dry_run)}
 
 

@@ -244,6 +244,10 @@ def resolve_order(
         raise UnknownItem("No such mall order for this member.")
     resolve(HoldState(order.state), target, expires_at=order.expires_at, now=now)
     ledger = MemberPoints.of(uow, c, order.member_id, as_of=now)
+    if ledger.state.held < int(order.points):
+        # the order we read is older than the points: another resolution of this hold
+        # committed in between; retrying reads the order again and gives its own error
+        raise ConcurrentUpdate()
     if target is HoldState.POSTED:
         ledger.capture(int(order.points), ref=order_id)
     else:

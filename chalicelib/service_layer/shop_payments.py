@@ -41,6 +41,10 @@ class RefundExceedsCaptured(RuleViolation):
     default_message = "The refunds would exceed the aibi this order paid."
 
 
+class _AlreadyHeld(Exception):
+    """Internal: a concurrent request created this order's hold first."""
+
+
 def payment_view(item: ShopPaymentItem) -> dict[str, Any]:
     return {
         "order_id": item.order_id,
@@ -86,13 +90,14 @@ def hold(c: Container, order_id: str, member_id: str, amount_fen: int) -> tuple[
             gsi3pk=f"HOLDS#{shard_of(member_id)}",
             gsi3sk=f"{iso(expires)}#AIBI#{order_id}",
         )
-        uow.put(item, condition=ShopPaymentItem.pk.does_not_exist(), on_fail=ConcurrentUpdate())
+        uow.put(item, condition=ShopPaymentItem.pk.does_not_exist(), on_fail=_AlreadyHeld)
         uow.commit()
         return payment_view(item)
 
     try:
         return retrying(attempt), True
-    except ConcurrentUpdate:
+    except (_AlreadyHeld, ConcurrentUpdate):
+        # the shop's retry raced its first request: answer with the hold that won
         return hold(c, order_id, member_id, amount_fen)
 
 

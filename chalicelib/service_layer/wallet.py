@@ -43,6 +43,7 @@ from ..domain.errors import (
     RuleViolation,
 )
 from ..domain.holds import HoldState, resolve
+from ..domain.identity import MemberStatus
 from ..domain.points import EntryKind
 from ..domain.wallet import WalletEntryKind, WalletState
 from .accounts import VersionedAccount
@@ -140,11 +141,34 @@ class MemberWallet(VersionedAccount[_Entry]):
     def hold(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
         self._record(kind, w.hold(self.state, amount_fen), ref)
 
+    def _check_still_held(self, amount_fen: int) -> None:
+        # A pending hold's amount is always inside held_fen. Less held means the hold
+        # record we read is older than this wallet: another resolution of it committed in
+        # between. Retrying reads the hold again and gives that resolution's own error.
+        if amount_fen > 0 and self.state.held_fen < amount_fen:
+            raise ConcurrentUpdate()
+
     def post(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
+        self._check_still_held(amount_fen)
         self._record(kind, w.post(self.state, amount_fen), ref)
 
     def void(self, amount_fen: int, kind: WalletEntryKind, ref: str) -> None:
+        self._check_still_held(amount_fen)
         self._record(kind, w.void(self.state, amount_fen), ref)
+
+    def flush(self, uow: UnitOfWork) -> None:
+        if self.changed:
+            # RULES.md 1: an account closes only with an empty wallet. Closing checks the
+            # wallet in its transaction; this checks the account in ours, so a change that
+            # read the member before a concurrent close cannot leave aibi in a closed account.
+            uow.check(
+                MemberItem,
+                balance_pk(self.member_id),
+                MemberItem.SK,
+                MemberItem.status != MemberStatus.CLOSED.value,
+                on_fail=NotFound("No such member."),
+            )
+        super().flush(uow)
 
     def _balance_item(self, version: int) -> WalletItem:
         return WalletItem(
@@ -408,6 +432,18 @@ def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str |
                 gsi3sk=stamp,
             )
         )
+        # RULES.md 4: each step of a withdrawal is audited, the member's request included
+        audit(
+            uow,
+            c,
+            Principal(subject=member_id, kind="member", roles=frozenset()),
+            "withdrawal.request",
+            "withdrawal",
+            withdrawal_id,
+            None,
+            {"status": None},
+            {"status": "pending", "member_id": member_id, "amount_fen": quote.amount_fen},
+        )
         outcome = {
             "withdrawal_id": withdrawal_id,
             "status": "pending",
@@ -521,8 +557,10 @@ def review_withdrawal(
             {"status": before},
             {"status": after, "member_id": item.member_id, "amount_fen": int(item.amount_fen)},
         )
+        # the answer shows what was written: approving records neither a decision time nor a reason
         item.status = after
-        item.decided_at, item.reason, item.reference = now, reason or item.reason, reference or item.reference
+        if action != "approve":
+            item.decided_at, item.reason, item.reference = now, reason or item.reason, reference or item.reference
         outcome = withdrawal_view(item)
         if key:
             remember(uow, c, f"withdrawal-review#{withdrawal_id}", key, print_, _jsonable(outcome))

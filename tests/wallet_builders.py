@@ -1,0 +1,199 @@
+"""Builders for the wallet and spending tests: staff desks that sign in again when their
+token would expire, members with points, aibi, approved KYC and a payout account, signed
+shop calls, and the reconciliation check every scenario ends with.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyotp
+
+from chalicelib.bootstrap import Container
+from chalicelib.domain.signing import sign
+from chalicelib.local.gateway import Client, HttpResponse
+from chalicelib.service_layer.reconcile import reconcile
+from tests.builders import Member, admin_token, login, new_phone, register, staff_login
+
+# Re-sign in a little before the 15-minute access tokens run out.
+TOKEN_FRESH = timedelta(minutes=14)
+_ips = itertools.count(1)
+_id_sequence = itertools.count(1)
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id(sequence: int | None = None) -> str:
+    """A valid mainland resident ID (GB 11643 check digit), a new one on each call."""
+    number = next(_id_sequence) if sequence is None else sequence
+    body = f"11010519491231{number % 1000:03d}"
+    total = sum(int(digit) * weight for digit, weight in zip(body, _WEIGHTS, strict=True))
+    return body + "10X98765432"[total % 11]
+
+
+def fresh_ip(client: Client) -> None:
+    """A new source address, so many sign-ups in one test stay under the per-IP SMS cap."""
+    n = next(_ips)
+    client.source_ip = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
+@dataclass
+class Desk:
+    """The staff of one test: one account per role, signed in again when needed."""
+
+    client: Client
+    stack: Container
+    _accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def sign_in(self, *roles: str) -> None:
+        """Sign in now (each sign-in moves the clock 61 s), so that a test can then move
+        the clock to an exact instant and still hold fresh tokens."""
+        for role in roles:
+            self._tokens.pop(role, None)
+            self.token(role)
+
+    def token(self, role: str) -> str:
+        cached = self._tokens.get(role)
+        if cached is not None and self.stack.now() - cached[1] < TOKEN_FRESH:
+            return cached[0]
+        fresh_ip(self.client)
+        if role == "admin":
+            token = admin_token(self.client, self.stack)
+        else:
+            if role not in self._accounts:
+                phone = new_phone()
+                response = self.client.post(
+                    "/v1/admin/staff", token=self.token("admin"), json_body={"phone": phone, "roles": [role]}
+                )
+                assert response.status_code == 201, response.body
+                self._accounts[role] = (phone, pyotp.parse_uri(response.json["totp_uri"]).secret)
+            token = staff_login(self.client, self.stack, *self._accounts[role])
+        self._tokens[role] = (token, self.stack.now())
+        return token
+
+    def post(self, path: str, role: str, body: dict[str, Any] | None = None, **kwargs: Any) -> HttpResponse:
+        return self.client.post(path, token=self.token(role), json_body=body if body is not None else {}, **kwargs)
+
+    def get(self, path: str, role: str) -> HttpResponse:
+        return self.client.get(path, token=self.token(role))
+
+
+@dataclass
+class Person:
+    """A member as a test drives it: signs in again when the access token is stale."""
+
+    client: Client
+    stack: Container
+    member: Member
+    signed_in_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.member.member_id
+
+    @property
+    def token(self) -> str:
+        if self.stack.now() - self.signed_in_at >= TOKEN_FRESH:
+            fresh_ip(self.client)
+            self.member = login(self.client, self.stack, self.member.phone)
+            self.signed_in_at = self.stack.now()
+        return self.member.access_token
+
+    def post(self, path: str, body: dict[str, Any] | None = None, key: str | None = None) -> HttpResponse:
+        headers = {"Idempotency-Key": key} if key else None
+        return self.client.post(path, token=self.token, json_body=body if body is not None else {}, headers=headers)
+
+    def get(self, path: str) -> HttpResponse:
+        return self.client.get(path, token=self.token)
+
+    def me(self) -> dict[str, Any]:
+        response = self.get("/v1/me")
+        assert response.status_code == 200, response.body
+        return response.json
+
+    def wallet(self) -> dict[str, int]:
+        return self.me()["wallet"]
+
+    def points(self) -> int:
+        return self.me()["points"]["available"]
+
+
+def person(client: Client, stack: Container) -> Person:
+    """A newly registered member: 50 for registering + 10 for the day's first session = 60 points."""
+    fresh_ip(client)
+    return Person(client, stack, register(client, stack), stack.now())
+
+
+def give_points(desk: Desk, who: Person, points: int) -> None:
+    response = desk.post("/v1/admin/adjustments", "ops", {"member_id": who.id, "points": points, "reason": "test"})
+    assert response.status_code == 201, response.body
+
+
+def give_aibi(desk: Desk, who: Person, amount_fen: int) -> None:
+    response = desk.post(
+        "/v1/admin/adjustments", "finance", {"member_id": who.id, "amount_fen": amount_fen, "reason": "test"}
+    )
+    assert response.status_code == 201, response.body
+
+
+def verify_identity(desk: Desk, who: Person, real_name: str = "张三") -> None:
+    response = who.post("/v1/me/kyc", {"real_name": real_name, "id_number": resident_id()})
+    assert response.status_code == 202, response.body
+    response = desk.post(f"/v1/admin/kyc/{who.id}/approve", "ops", {"reason": "documents match"})
+    assert response.status_code == 200, response.body
+
+
+def add_payout_account(who: Person, holder: str = "张三", account: str = "6222 0200 0000 1234") -> None:
+    response = who.post("/v1/me/payout-account", {"kind": "bank", "account": account, "holder": holder})
+    assert response.status_code == 200, response.body
+
+
+def ready_to_withdraw(desk: Desk, who: Person, amount_fen: int) -> None:
+    """Approved KYC, a payout account in the verified name and ``amount_fen`` of aibi."""
+    verify_identity(desk, who)
+    add_payout_account(who)
+    if amount_fen:
+        give_aibi(desk, who, amount_fen)
+
+
+def open_window(desk: Desk, starts_at: datetime, ends_at: datetime, cap: int | None = None) -> HttpResponse:
+    body: dict[str, Any] = {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
+    if cap is not None:
+        body["max_points_per_member"] = cap
+    return desk.post("/v1/admin/exchange-windows", "ops", body)
+
+
+def signed(
+    client: Client, stack: Container, path: str, payload: dict[str, Any] | None = None, *, raw: bytes | None = None
+) -> HttpResponse:
+    """A call from the shop, signed like ``/v1/events`` (HMAC over ``timestamp.body``)."""
+    body = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
+    timestamp = str(int(stack.now().timestamp()))
+    return client.post(
+        path,
+        body=body,
+        headers={
+            "content-type": "application/json",
+            "x-integration-key": stack.settings.local_integration_key_id,
+            "x-timestamp": timestamp,
+            "x-signature": sign(stack.settings.local_integration_secret, timestamp, body),
+        },
+    )
+
+
+def error_code(response: HttpResponse) -> str:
+    """The contract's error code, after checking the whole error shape."""
+    body = response.json
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["code"], str) and isinstance(body["error"]["message"], str), body
+    return body["error"]["code"]
+
+
+def assert_reconciled() -> dict[str, Any]:
+    report = reconcile()
+    assert report["ok"], report
+    return report
