@@ -68,10 +68,10 @@ def release_pending(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     }
     progress = Progress("release-pending", len(due))
     for item in due:
-        if not dry_run:
-            released = retrying(lambda item=item: _release_one(c, item.pk, item.sk))
-            report["released" if released else "skipped"] += 1
-            report["points_released"] += released
+        # a dry run reports what the run would release, from what it read
+        released = int(item.points) if dry_run else retrying(lambda item=item: _release_one(c, item.pk, item.sk))
+        report["released" if released else "skipped"] += 1
+        report["points_released"] += released
         progress.tick()
     return report
 
@@ -111,11 +111,11 @@ def expire_points(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     for item in due:
         if dry_run:
             _, expired = p.expire(load_state(item), current)
-            report["points_expired"] += sum(points for _, points in expired)
+            points = sum(points for _, points in expired)
         else:
             points = retrying(lambda item=item: _expire_one(c, item.member_id, as_of))
-            report["members_expired"] += 1 if points else 0
-            report["points_expired"] += points
+        report["members_expired"] += 1 if points else 0
+        report["points_expired"] += points
         progress.tick()
     return report
 
