@@ -95,6 +95,14 @@ def idempotent(
         if stored is None:  # the record must exist if its condition failed
             raise ConcurrentUpdate() from None
         return stored, True
+    except DomainError:
+        # A concurrent twin may have committed first: this attempt then fails on what the
+        # twin wrote (say, its order already exists) rather than on the idempotency
+        # record. The retry still gets the first outcome.
+        stored = _replay(scope, key, print_, reused)
+        if stored is None:
+            raise
+        return stored, True
 
 
 # --- audit ------------------------------------------------------------------------------------
