@@ -157,3 +157,24 @@ def test_purchases_refunds_and_capped_events_for_one_member_interleave_without_l
     # 6 x 100 pending, half of each refunded -> 6 x 50; 6 new orders x 30; 3 wins x 12; 6 posts x 2
     assert points["pending"] == 6 * 50 + 6 * 30
     assert points["available"] == WELCOME + 3 * 12 + 6 * 2
+
+
+def test_concurrent_requests_each_see_their_own_request(client, stack):
+    """The threaded local server and these tests serve requests at once in one process:
+    a view must never read another thread's request (its body, its signature, its token)."""
+    import sys
+
+    members = [register(client, stack) for _ in range(6)]
+
+    def whose_me(number: int) -> bool:
+        member = members[number % len(members)]
+        return client.get("/v1/me", token=member.access_token).json["member_id"] == member.member_id
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, as a busy server would
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(whose_me, range(360)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert answers.count(False) == 0
