@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..bootstrap import Container
 from ..domain.errors import Conflict
-from .common import fingerprint, idempotent, remember
+from .common import LEDGER_ATTEMPTS, fingerprint, idempotent, remember
 from .earning import IncomingEvent, apply_event, check_occurred_at
 
 
@@ -39,5 +39,7 @@ def receive(c: Container, event: IncomingEvent) -> str:
         uow.commit()
         return {"status": "accepted"}
 
-    outcome, replayed = idempotent("event", event.event_id, print_, attempt, reused=EventIdReused)
+    outcome, replayed = idempotent(
+        "event", event.event_id, print_, attempt, reused=EventIdReused, attempts=LEDGER_ATTEMPTS
+    )
     return "duplicate" if replayed else outcome["status"]

@@ -21,7 +21,7 @@ from ..adapters.observability import logger
 from ..bootstrap import Container
 from ..domain import points as p
 from ..domain.calendar import Month, start_of_local_day
-from .common import retrying
+from .common import LEDGER_ATTEMPTS, retrying
 from .points_ledger import MemberPoints, balance_pk, load_state
 
 T = TypeVar("T")
@@ -69,7 +69,11 @@ def release_pending(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     progress = Progress("release-pending", len(due))
     for item in due:
         # a dry run reports what the run would release, from what it read
-        released = int(item.points) if dry_run else retrying(lambda item=item: _release_one(c, item.pk, item.sk))
+        released = (
+            int(item.points)
+            if dry_run
+            else retrying(lambda item=item: _release_one(c, item.pk, item.sk), LEDGER_ATTEMPTS)
+        )
         report["released" if released else "skipped"] += 1
         report["points_released"] += released
         progress.tick()
@@ -113,7 +117,7 @@ def expire_points(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
             _, expired = p.expire(load_state(item), current)
             points = sum(points for _, points in expired)
         else:
-            points = retrying(lambda item=item: _expire_one(c, item.member_id, as_of))
+            points = retrying(lambda item=item: _expire_one(c, item.member_id, as_of), LEDGER_ATTEMPTS)
         report["members_expired"] += 1 if points else 0
         report["points_expired"] += points
         progress.tick()
