@@ -14,7 +14,8 @@ class ThreadSafeChalice(Chalice):
     view reads through ``Blueprint.current_request``. A Lambda process serves one request
     at a time, but the threaded local server (and the concurrency tests) serve several at
     once, and a view could read another thread's request: its body, its signature, its
-    token. Here that attribute is per thread."""
+    token. Here that attribute is per thread, as ``chalice local`` does with its own
+    ``LocalChalice`` (the local stage builds its server itself, so it never got that)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._per_thread = threading.local()
