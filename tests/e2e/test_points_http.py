@@ -248,6 +248,16 @@ def test_challenge_wins_count_at_most_three_a_day_by_occurred_at(client, stack):
     assert points_of(client, member)["available"] == WELCOME + 4 * 12
 
 
+def test_the_daily_challenge_cap_is_configurable_up_to_five(client, stack):
+    from dataclasses import replace
+
+    stack.rules = replace(stack.rules, earning=replace(stack.rules.earning, challenge_wins_per_day=5))
+    member = register(client, stack)
+    for _ in range(7):
+        assert post_event(client, stack, "challenge.won", member.member_id).status_code == 202
+    assert points_of(client, member)["available"] == WELCOME + 5 * 12
+
+
 def test_content_earns_two_points_up_to_twenty_a_day(client, stack):
     member = register(client, stack)
     kinds = ["review", "post", "reply"]
@@ -494,6 +504,18 @@ def test_purchase_points_stay_pending_for_seven_days_then_the_job_releases_them(
     rerun = run_job(client, admin, "release-pending", as_of="2026-11-30")
     assert (rerun.json["due"], rerun.json["released"]) == (0, 0)
     assert points_of(client, member)["available"] == WELCOME + 100
+
+
+def test_purchase_points_expire_a_year_after_the_order_day_not_the_release_day(client, stack):
+    stack.clock.set(at("2026-11-28T02:00:00+00:00"))
+    member = register(client, stack)
+    admin = admin_token(client, stack)
+    assert order_paid(client, stack, member.member_id, "late-nov", paid_fen=10_000).status_code == 202
+
+    # released in December, but earned on 28 November: the lot ends on 30 November 2027
+    assert run_job(client, admin, "release-pending", as_of="2026-12-05").json["released"] == 1
+    assert points_of(client, member)["expiring"] == [{"on": "2027-11-30", "points": WELCOME + 100}]
+    assert ledger_of(client, member)[0]["expires_on"] == "2027-11-30"
 
 
 def test_a_refund_inside_the_window_cancels_pending_points_in_proportion(client, stack):

@@ -178,3 +178,55 @@ def test_concurrent_requests_each_see_their_own_request(client, stack):
     finally:
         sys.setswitchinterval(interval)
     assert answers.count(False) == 0
+
+
+def test_two_release_runs_at_once_release_every_item_exactly_once(client, stack):
+    from chalicelib.service_layer import jobs
+
+    members = [register(client, stack) for _ in range(4)]
+    for number in range(16):
+        member = members[number % 4]
+        assert order_paid(client, stack, member.member_id, f"rl-{number}", paid_fen=1_000).status_code == 202
+
+    request = jobs.JobRequest(as_of=stack.clock.now().date().replace(day=30))
+    reports = all_at_once([lambda: jobs.run(stack, "release-pending", request) for _ in range(2)])
+
+    assert sum(report["released"] for report in reports) == 16
+    assert sum(report["points_released"] for report in reports) == 160
+    for member in members:
+        points = points_of(client, member)
+        assert (points["available"], points["pending"], points["lifetime"]) == (WELCOME + 40, 0, WELCOME + 40)
+
+
+def test_refunds_racing_the_release_job_take_back_each_order_exactly_once(client, stack):
+    from chalicelib.service_layer import jobs
+
+    member = register(client, stack)
+    orders = [f"rr-{number}" for number in range(8)]
+    for order_id in orders:
+        assert order_paid(client, stack, member.member_id, order_id, paid_fen=10_000).status_code == 202
+
+    # the return window has passed; the shop refunds every order while the job releases them
+    stack.clock.advance(days=8)
+    request = jobs.JobRequest()
+    calls: list[Callable[[], Any]] = [lambda: jobs.run(stack, "release-pending", request)]
+    calls += [
+        lambda order_id=order_id: post_event(
+            client, stack, "order.refunded", member.member_id, {"order_id": order_id, "refund_fen": 10_000}
+        )
+        for order_id in orders
+    ]
+    results = all_at_once(calls)
+
+    assert all(response.status_code == 202 for response in results[1:])
+    # each order was either cancelled while pending or released and then reversed
+    points = points_of(client, member)
+    assert (points["available"], points["pending"], points["debt"], points["lifetime"]) == (
+        WELCOME,
+        0,
+        0,
+        WELCOME,
+    )
+    kinds = Counter(e["kind"] for e in ledger_of(client, member) if e["ref"] in orders)
+    released = results[0]["released"]
+    assert kinds == Counter({"earn": 8, "cancel": 8 - released, "release": released, "reverse": released}) - Counter()
