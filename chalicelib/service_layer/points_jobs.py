@@ -72,7 +72,7 @@ def release_pending(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
         released = (
             int(item.points)
             if dry_run
-            else retrying(lambda item=item: _release_one(c, item.pk, item.sk), LEDGER_ATTEMPTS)
+            else retrying(lambda item=item: _release_one(c, item.member_id, item.pk, item.sk), LEDGER_ATTEMPTS)
         )
         report["released" if released else "skipped"] += 1
         report["points_released"] += released
@@ -80,16 +80,21 @@ def release_pending(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     return report
 
 
-def _release_one(c: Container, pk: str, sk: str) -> int:
-    """Release one pending item; 0 if a refund or an earlier run already took it."""
+def _release_one(c: Container, member_id: str, pk: str, sk: str) -> int:
+    """Release one pending item; 0 if a refund or an earlier run already took it.
+
+    The balance is read before the item: pending items only shrink, so the item can be
+    newer than the balance but never older. Read the other way round, a run racing
+    another run (or a refund) could hold an item already released from the balance it
+    read, and take it out of pending twice.
+    """
+    uow = c.uow()
+    ledger = MemberPoints.of(uow, c, member_id)
     item = PendingPointsItem.get_or_none(pk, sk)
     if item is None:
         return 0
-    uow = c.uow()
     uow.delete(item, condition=PendingPointsItem.points == int(item.points))
-    MemberPoints.of(uow, c, item.member_id).release(
-        int(item.points), date.fromisoformat(item.earned_on), item.rule, ref=item.order_id
-    )
+    ledger.release(int(item.points), date.fromisoformat(item.earned_on), item.rule, ref=item.order_id)
     uow.commit()
     return int(item.points)
 
