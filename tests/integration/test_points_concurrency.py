@@ -258,3 +258,23 @@ def test_refunds_racing_the_release_job_take_back_each_order_exactly_once(client
     kinds = Counter(e["kind"] for e in ledger_of(client, member) if e["ref"] in orders)
     released = results[0]["released"]
     assert kinds == Counter({"earn": 8, "cancel": 8 - released, "release": released, "reverse": released}) - Counter()
+
+
+def test_partial_refunds_of_one_order_at_once_never_refund_more_than_was_paid(client, stack):
+    referrer = register(client, stack)
+    member = register(client, stack, referrer_code=referrer.member_code)
+    assert order_paid(client, stack, member.member_id, "pr-1", paid_fen=10_000, gross_fen=12_000).status_code == 202
+    assert (points_of(client, member)["pending"], points_of(client, referrer)["pending"]) == (100, 240)
+
+    responses = all_at_once(
+        [
+            lambda: post_event(
+                client, stack, "order.refunded", member.member_id, {"order_id": "pr-1", "refund_fen": 3_000}
+            )
+            for _ in range(4)
+        ]
+    )
+    # 3 x 30 yuan fit in the 100 paid; the fourth would exceed it
+    assert statuses(responses) == {(202, "accepted"): 3, (422, "refund_exceeds_paid"): 1}
+    # 10 yuan stay paid: 10 points for the buyer; the referrer keeps 2 x floor(12000 x 1000 / 10000 fen) = 2 x 12
+    assert (points_of(client, member)["pending"], points_of(client, referrer)["pending"]) == (10, 24)
