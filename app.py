@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
-from chalice import Chalice, CORSConfig
+from chalice import CORSConfig
 
+from chalicelib.entrypoints.application import ThreadSafeChalice
 from chalicelib.entrypoints.middleware import contract_middleware
 from chalicelib.entrypoints.registry import register_all
 
-app = Chalice(app_name="member-points")
+app = ThreadSafeChalice(app_name="member-points")
 app.api.cors = CORSConfig(
     allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
     allow_headers=["Authorization", "Idempotency-Key", "X-Integration-Key", "X-Timestamp", "X-Signature"],

@@ -124,12 +124,6 @@ def referrals(client: Client, member: Member, **query: object) -> dict:
     return response.json
 
 
-def me(client: Client, member: Member) -> dict:
-    response = client.get("/v1/me", token=member.access_token)
-    assert response.status_code == 200, response.body
-    return response.json
-
-
 def assert_error(response: HttpResponse, status: int, code: str | None = None) -> dict:
     """The contract's error shape: ``{"error": {"code", "message"}}`` with a JSON content type."""
     assert response.status_code == status, (response.status_code, response.body)
@@ -211,3 +205,68 @@ def post_event(
             "x-signature": signature,
         },
     )
+
+
+# --- points (added by the points suite) ---------------------------------------------------------------
+def refreshed(client: Client, member: Member) -> Member:
+    """A fresh access token through the refresh token: unlike a login, it earns nothing."""
+    response = client.post("/v1/auth/refresh", json_body={"refresh_token": member.refresh_token})
+    assert response.status_code == 200, response.body
+    member.access_token, member.refresh_token = response.json["access_token"], response.json["refresh_token"]
+    return member
+
+
+def me(client: Client, member: Member) -> dict:
+    """``GET /v1/me`` with a token refreshed first (the clock may have moved on)."""
+    response = client.get("/v1/me", token=refreshed(client, member).access_token)
+    assert response.status_code == 200, response.body
+    return response.json
+
+
+def points_of(client: Client, member: Member) -> dict:
+    return me(client, member)["points"]
+
+
+def ledger_of(client: Client, member: Member, limit: int = 200) -> list[dict]:
+    """The member's whole points statement, newest first, following every cursor."""
+    token = refreshed(client, member).access_token
+    entries, cursor = [], None
+    while True:
+        path = f"/v1/me/points/ledger?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        response = client.get(path, token=token)
+        assert response.status_code == 200, response.body
+        entries += response.json["entries"]
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            return entries
+
+
+def run_job(client: Client, token: str, job: str, **body):
+    return client.post(f"/v1/admin/jobs/{job}", token=token, json_body=body)
+
+
+def order_paid(
+    client: Client, c: Container, member_id: str, order_id: str, paid_fen: int, gross_fen: int | None = None, **kw
+):
+    data = {"order_id": order_id, "gross_fen": paid_fen if gross_fen is None else gross_fen, "paid_fen": paid_fen}
+    return post_event(client, c, "order.paid", member_id, data, **kw)
+
+
+def order_refunded(client: Client, c: Container, member_id: str, order_id: str, refund_fen: int, **kw):
+    return post_event(client, c, "order.refunded", member_id, {"order_id": order_id, "refund_fen": refund_fen}, **kw)
+
+
+def assert_points_reconcile(c: Container) -> dict:
+    """RULES.md 6.2 over every member's ledger: balances = entries, issued - spent - expired - reversed = sum."""
+    from chalicelib.service_layer.reconcile import reconcile_points
+
+    report = reconcile_points()
+    assert report["ok"], report
+    return report
+
+
+def next_admin_token(client: Client, c: Container) -> str:
+    """Another admin sign-in later in the same test: past the SMS resend wait (60 s) and
+    into a fresh TOTP step, both of which refuse a second sign-in straight away."""
+    c.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    return admin_token(client, c)

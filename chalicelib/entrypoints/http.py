@@ -81,6 +81,7 @@ class RouteSpec:
 
 ROUTES: list[RouteSpec] = []
 
+
 class InvalidJson(InvalidRequest):
     """The body is not a JSON object of the expected shape."""
 

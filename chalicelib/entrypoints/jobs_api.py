@@ -36,8 +36,7 @@ schedules = Blueprint(__name__)
     errors=(jobs.UnknownJob, jobs.InvalidJobRequest),
 )
 def run_job(call: Call, job: str) -> s.JobReport:
-    body = call.body
-    request = jobs.JobRequest(period=body.period, as_of=body.as_of, dry_run=body.dry_run)
+    request = jobs.parse_request(call.body.model_dump(exclude_unset=True))
     return s.JobReport(**jobs.run(call.c, job, request, actor=call.principal))
 
 

@@ -378,7 +378,8 @@ class EventAccepted(Out):
 # --- jobs and adjustments -----------------------------------------------------------------------
 class JobBody(Body):
     period: Annotated[str | None, Field(max_length=16, description="YYYY-MM or YYYY-Qn")] = None
-    as_of: date | None = None
+    # checked by ``jobs.parse_request`` like the console's JSON: a bad date is 422 invalid_job_request
+    as_of: Annotated[str | None, Field(max_length=32, description="YYYY-MM-DD")] = None
     dry_run: bool = False
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,34 +61,7 @@ def _gateway_answer(response_type: str) -> dict[str, Any]:
 SOURCE_IP_HEADER = "x-local-source-ip"
 
 
-class _RequestPerThread:
-    """``Chalice.current_request`` kept per thread.
-
-    Chalice stores the request being handled on the app object, which is right for
-    Lambda (one event at a time per process) but lets the threaded local server and the
-    threaded tests hand one caller's request (body, principal) to another's view.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def __get__(self, app: Any, owner: type | None = None) -> Any:
-        return self if app is None else getattr(self._local, "request", None)
-
-    def __set__(self, app: Any, request: Any) -> None:
-        self._local.request = request
-
-
-def _requests_per_thread(app: Chalice) -> None:
-    if not isinstance(type(app).__dict__.get("current_request"), _RequestPerThread):
-        app.__class__ = type(type(app).__name__, (type(app),), {"current_request": _RequestPerThread()})
-
-
 class ContractGateway(LocalGateway):
-    def __init__(self, app: Chalice, config: Config) -> None:
-        _requests_per_thread(app)
-        super().__init__(app, config)
-
     def _generate_lambda_event(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
     ) -> dict[str, Any]:
@@ -178,6 +150,11 @@ class Client:
 
 
 class _Handler(ChaliceRequestHandler):
+    # The handler writes a response's headers and body in separate sends; with Nagle's
+    # algorithm the body then waits for the client's delayed ACK of the headers, about
+    # 40 ms on every request of a keep-alive connection.
+    disable_nagle_algorithm = True
+
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config) -> None:
         self.local_gateway = ContractGateway(app_object, config)
         # skip ChaliceRequestHandler.__init__, which would build a plain LocalGateway

@@ -22,6 +22,17 @@ from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyReused
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
+# A member's points item is the hottest key of the table: the shop, the game server and
+# the jobs may all write it at once, and a legitimate event must never be refused for
+# contention alone. 24 simultaneous events for one member needed up to 8 attempts.
+LEDGER_ATTEMPTS = 16
+BACKOFF_BASE_S = 0.004
+BACKOFF_CAP_S = 0.5
+
+
+def backoff_s(number: int) -> float:
+    """Full jitter: a random wait up to an exponential bound, capped."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**number))
 
 
 def retrying(attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
@@ -36,7 +47,7 @@ def retrying(attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
         except ConcurrentUpdate:
             if number == attempts:
                 raise
-            time.sleep(random.uniform(0, 0.004 * 2**number))
+            time.sleep(backoff_s(number))
     raise AssertionError("unreachable")
 
 
@@ -78,6 +89,7 @@ def idempotent(
     print_: str,
     attempt: Callable[[], dict[str, Any]],
     reused: type[DomainError] = IdempotencyKeyReused,
+    attempts: int = MAX_ATTEMPTS,
 ) -> tuple[dict[str, Any], bool]:
     """``(outcome, replayed)``: the first outcome for this key, computed at most once.
 
@@ -89,11 +101,19 @@ def idempotent(
     if stored is not None:
         return stored, True
     try:
-        return retrying(attempt), False
+        return retrying(attempt, attempts), False
     except DuplicateRequest:
         stored = _replay(scope, key, print_, reused)
         if stored is None:  # the record must exist if its condition failed
             raise ConcurrentUpdate() from None
+        return stored, True
+    except DomainError:
+        # A concurrent twin may have committed first: this attempt then fails on what the
+        # twin wrote (say, its order already exists) rather than on the idempotency
+        # record. The retry still gets the first outcome.
+        stored = _replay(scope, key, print_, reused)
+        if stored is None:
+            raise
         return stored, True
 
 

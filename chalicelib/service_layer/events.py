@@ -14,7 +14,7 @@ from ..bootstrap import Container
 from ..domain.errors import Conflict
 from ..domain.holds import HoldState
 from . import mall
-from .common import fingerprint, idempotent, remember
+from .common import LEDGER_ATTEMPTS, fingerprint, idempotent, remember
 from .earning import EARNING_EVENTS, IncomingEvent, check_occurred_at, live_member
 
 
@@ -66,6 +66,8 @@ def receive(c: Container, event: IncomingEvent) -> str:
         uow.commit()
         return {"status": "accepted"}
 
-    outcome, replayed = idempotent("event", event.event_id, print_, attempt, reused=EventIdReused)
+    outcome, replayed = idempotent(
+        "event", event.event_id, print_, attempt, reused=EventIdReused, attempts=LEDGER_ATTEMPTS
+    )
     count("EventsDuplicate" if replayed else "EventsAccepted")
     return "duplicate" if replayed else outcome["status"]

@@ -23,7 +23,7 @@ from ..domain import points as p
 from ..domain.calendar import Month, start_of_local_day
 from ..domain.holds import HoldError, HoldState
 from . import mall, shop_payments
-from .common import retrying
+from .common import LEDGER_ATTEMPTS, retrying
 from .points_ledger import MemberPoints, load_state
 
 T = TypeVar("T")
@@ -70,24 +70,33 @@ def release_pending(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     }
     progress = Progress("release-pending", len(due))
     for item in due:
-        if not dry_run:
-            released = retrying(lambda item=item: _release_one(c, item.pk, item.sk))
-            report["released" if released else "skipped"] += 1
-            report["points_released"] += released
+        # a dry run reports what the run would release, from what it read
+        released = (
+            int(item.points)
+            if dry_run
+            else retrying(lambda item=item: _release_one(c, item.member_id, item.pk, item.sk), LEDGER_ATTEMPTS)
+        )
+        report["released" if released else "skipped"] += 1
+        report["points_released"] += released
         progress.tick()
     return report
 
 
-def _release_one(c: Container, pk: str, sk: str) -> int:
-    """Release one pending item; 0 if a refund or an earlier run already took it."""
+def _release_one(c: Container, member_id: str, pk: str, sk: str) -> int:
+    """Release one pending item; 0 if a refund or an earlier run already took it.
+
+    The balance is read before the item: pending items only shrink, so the item can be
+    newer than the balance but never older. Read the other way round, a run racing
+    another run (or a refund) could hold an item already released from the balance it
+    read, and take it out of pending twice.
+    """
+    uow = c.uow()
+    ledger = MemberPoints.of(uow, c, member_id)
     item = PendingPointsItem.get_or_none(pk, sk)
     if item is None:
         return 0
-    uow = c.uow()
     uow.delete(item, condition=PendingPointsItem.points == int(item.points))
-    MemberPoints.of(uow, c, item.member_id).release(
-        int(item.points), date.fromisoformat(item.earned_on), item.rule, ref=item.order_id
-    )
+    ledger.release(int(item.points), date.fromisoformat(item.earned_on), item.rule, ref=item.order_id)
     uow.commit()
     return int(item.points)
 
@@ -113,11 +122,11 @@ def expire_points(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     for item in due:
         if dry_run:
             _, expired = p.expire(load_state(item), current)
-            report["points_expired"] += sum(points for _, points in expired)
+            points = sum(points for _, points in expired)
         else:
-            points = retrying(lambda item=item: _expire_one(c, item.member_id, as_of))
-            report["members_expired"] += 1 if points else 0
-            report["points_expired"] += points
+            points = retrying(lambda item=item: _expire_one(c, item.member_id, as_of), LEDGER_ATTEMPTS)
+        report["members_expired"] += 1 if points else 0
+        report["points_expired"] += points
         progress.tick()
     return report
 

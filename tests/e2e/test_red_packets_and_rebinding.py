@@ -75,11 +75,19 @@ def test_only_admin_corrects_a_binding_and_never_into_a_cycle(client, stack):
 def test_a_frozen_account_cannot_be_closed_until_unfrozen(client, stack):
     member = register(client, stack)
     ops = staff_token(client, stack, "ops")
-    assert client.post(f"/v1/admin/members/{member.member_id}/freeze", token=ops,
-                       json_body={"reason": "fraud review"}).status_code == 200
+    assert (
+        client.post(
+            f"/v1/admin/members/{member.member_id}/freeze", token=ops, json_body={"reason": "fraud review"}
+        ).status_code
+        == 200
+    )
     r = client.post("/v1/me/close", token=member.access_token, json_body={"reason": "leaving"})
     assert r.status_code == 403 and r.json["error"]["code"] == "account_frozen"
     assert client.get("/v1/me", token=member.access_token).json["phone"]  # nothing was erased
-    assert client.post(f"/v1/admin/members/{member.member_id}/unfreeze", token=ops,
-                       json_body={"reason": "cleared"}).status_code == 200
+    assert (
+        client.post(
+            f"/v1/admin/members/{member.member_id}/unfreeze", token=ops, json_body={"reason": "cleared"}
+        ).status_code
+        == 200
+    )
     assert client.post("/v1/me/close", token=member.access_token, json_body={"reason": "leaving"}).status_code == 204
