@@ -83,11 +83,17 @@ def parse_request(raw: dict[str, Any]) -> JobRequest:
     return JobRequest(period=period, as_of=as_of, dry_run=dry_run)
 
 
-def _check_period(spec: Job, request: JobRequest) -> None:
+def _check_period(spec: Job, request: JobRequest, today: date) -> None:
     if spec.period is None:
         if request.period is not None:
             raise InvalidJobRequest(f"{spec.name} takes an as_of date, not a period.")
+        # a date ahead would release or expire early (a dry run may look ahead: it writes nothing)
+        if request.as_of is not None and request.as_of > today and not request.dry_run:
+            raise InvalidJobRequest(f"as_of {request.as_of.isoformat()} is after today; only a dry run may look ahead.")
         return
+    if request.as_of is not None:
+        # silently running the default period instead would settle a period nobody asked for
+        raise InvalidJobRequest(f"{spec.name} takes a period, not an as_of date.")
     if request.period is None:
         return
     try:
@@ -101,7 +107,7 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
     spec = JOBS.get(name)
     if spec is None:
         raise UnknownJob()
-    _check_period(spec, request)
+    _check_period(spec, request, local_date(c.now()))
     started = time.perf_counter()
     logger.info(
         "job start",
