@@ -347,9 +347,17 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     c.snapshots.save(snapshot_key, snapshot)
     for adjustment in adjustments:
         c.snapshots.save(adjustment.snapshot_key, adjustment.snapshot)
+    items = [_line_item(kind, period, line) for line in lines]
     with SettlementLineItem.batch_write() as batch:
-        for line in lines:
-            batch.save(_line_item(kind, period, line))
+        if existing is not None:
+            # taking over a crashed run: its lines came from older inputs (a refund since),
+            # so a line these inputs no longer give must not stay to be paid
+            keep = {item.sk for item in items}
+            for stale in SettlementLineItem.query(run_pk, SettlementLineItem.sk.startswith("LINE#")):
+                if stale.sk not in keep:
+                    batch.delete(stale)
+        for item in items:
+            batch.save(item)
     status = "approved" if rules.auto_approve else "draft"
     _finish(c, kind, period, status, summary, len(lines), snapshot_key, volumes_as_of, adjustments)
     if output["store_required"]:
