@@ -565,11 +565,13 @@ def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dic
     credited, carried, forfeited = 0, 0, 0
     if member is None or member.status == "closed":
         forfeited = 1
-    elif net > 0:
+    elif net >= 0:
         credited = net
-        MemberWallet.of(uow, c, member_id).credit(
-            net, WalletEntryKind.REWARD, run.settlement_id, f"{len(lines)} reward lines"
-        )
+        if net:
+            MemberWallet.of(uow, c, member_id).credit(
+                net, WalletEntryKind.REWARD, run.settlement_id, f"{len(lines)} reward lines"
+            )
+        # lines that exactly pay off the carried amount leave nothing to carry either
         if carry is not None:
             uow.delete(carry, condition=CarryItem.amount_fen == int(carry.amount_fen), on_fail=ConcurrentUpdate())
     elif net < 0:
