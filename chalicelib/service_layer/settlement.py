@@ -521,21 +521,25 @@ def release_rewards(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
         "carried_fen": 0,
         "forfeited_members": 0,
     }
+    # a dry run reports what the real run would do, so it follows the carry-overs it would leave
+    planned_carries: dict[str, int] = {}
     for run in due:
         by_member: dict[str, list[SettlementLineItem]] = defaultdict(list)
         for line in SettlementLineItem.query(run.pk, SettlementLineItem.sk.startswith("LINE#")):
             if line.released_at is None:
                 by_member[line.member_id].append(line)
         report_["settlements"].append({"settlement_id": run.settlement_id, "members": len(by_member)})
-        if dry_run:
-            report_["credited_fen"] += sum(int(line.amount_fen) for lines in by_member.values() for line in lines)
-            continue
         for member_id in sorted(by_member):
-            outcome = retrying(lambda run=run, member_id=member_id: _release_member(c, run, member_id))
+            if dry_run:
+                outcome = _release_member(c, run, member_id, planned_carries)
+            else:
+                outcome = retrying(lambda run=run, member_id=member_id: _release_member(c, run, member_id))
             report_["members_credited"] += 1 if outcome["credited_fen"] > 0 else 0
             report_["credited_fen"] += outcome["credited_fen"]
             report_["carried_fen"] += outcome["carried_fen"]
             report_["forfeited_members"] += outcome["forfeited"]
+        if dry_run:
+            continue
         uow = c.uow()
         uow.update(
             run,
@@ -547,7 +551,11 @@ def release_rewards(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     return report_
 
 
-def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dict[str, int]:
+def _release_member(
+    c: Container, run: SettlementRunItem, member_id: str, dry_run_carries: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Credit (or carry, or forfeit) one member's unreleased lines of ``run`` in one
+    transaction; with ``dry_run_carries`` write nothing and record the carry it would leave."""
     lines = [
         line
         for line in SettlementLineItem.query(
@@ -560,27 +568,34 @@ def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dic
     now = c.now()
     member = MemberItem.get_or_none(balance_pk(member_id), MemberItem.SK)
     carry = CarryItem.get_or_none(balance_pk(member_id), CarryItem.SK)
-    net = sum(int(line.amount_fen) for line in lines) + (int(carry.amount_fen) if carry else 0)
+    carried_before = int(carry.amount_fen) if carry else 0
+    if dry_run_carries is not None:
+        carried_before = dry_run_carries.get(member_id, carried_before)
+    net = sum(int(line.amount_fen) for line in lines) + carried_before
+    forfeited = member is None or member.status == "closed"
+    credited = net if net > 0 and not forfeited else 0
+    carried = net if net < 0 and not forfeited else 0
+    outcome = {"credited_fen": credited, "carried_fen": carried, "forfeited": int(forfeited)}
+    if dry_run_carries is not None:
+        if not forfeited:
+            dry_run_carries[member_id] = carried
+        return outcome
     uow = c.uow()
-    credited, carried, forfeited = 0, 0, 0
-    if member is None or member.status == "closed":
-        forfeited = 1
-    elif net >= 0:
-        credited = net
-        if net:
-            MemberWallet.of(uow, c, member_id).credit(
-                net, WalletEntryKind.REWARD, run.settlement_id, f"{len(lines)} reward lines"
-            )
-        # lines that exactly pay off the carried amount leave nothing to carry either
-        if carry is not None:
-            uow.delete(carry, condition=CarryItem.amount_fen == int(carry.amount_fen), on_fail=ConcurrentUpdate())
-    elif net < 0:
-        carried = net
+    if credited:
+        MemberWallet.of(uow, c, member_id).credit(
+            credited, WalletEntryKind.REWARD, run.settlement_id, f"{len(lines)} reward lines"
+        )
+    if carried:
         uow.put(
-            CarryItem(pk=balance_pk(member_id), sk=CarryItem.SK, member_id=member_id, amount_fen=net, updated_at=now),
+            CarryItem(
+                pk=balance_pk(member_id), sk=CarryItem.SK, member_id=member_id, amount_fen=carried, updated_at=now
+            ),
             condition=CarryItem.pk.does_not_exist() if carry is None else CarryItem.amount_fen == int(carry.amount_fen),
             on_fail=ConcurrentUpdate(),
         )
+    elif carry is not None and not forfeited:
+        # paid off, exactly or with some left to credit: nothing is carried any more
+        uow.delete(carry, condition=CarryItem.amount_fen == int(carry.amount_fen), on_fail=ConcurrentUpdate())
     for line in lines:
         uow.update(
             line,
@@ -592,7 +607,7 @@ def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dic
             on_fail=ConcurrentUpdate(),
         )
     uow.commit()
-    return {"credited_fen": credited, "carried_fen": carried, "forfeited": forfeited}
+    return outcome
 
 
 def member_rewards(c: Container, member_id: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
