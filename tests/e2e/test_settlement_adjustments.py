@@ -18,6 +18,13 @@ from tests.settlement_builders import (
 )
 
 
+def same_report(dry: dict, real: dict) -> bool:
+    """A dry run reports what the real run then does."""
+    assert dry["dry_run"] is True and real["dry_run"] is False
+    ignored = ("dry_run", "duration_ms")
+    return {k: v for k, v in dry.items() if k not in ignored} == {k: v for k, v in real.items() if k not in ignored}
+
+
 def settle_approve(desk, kind, period):
     report = desk.job(f"settle-{kind}", period=period)
     assert report["status"] == "draft", report
@@ -74,7 +81,9 @@ def test_refunds_and_late_orders_adjust_the_next_month_once_and_a_negative_net_i
 
     # 10 December: November nets 500 - 2,000 = -1,500: nothing is credited, it is carried
     clock.set(shanghai(2026, 12, 10, 3))
+    preview = desk.job("release-rewards", dry_run=True)
     released = desk.job("release-rewards")
+    assert same_report(preview, released)
     assert (released["credited_fen"], released["carried_fen"], released["members_credited"]) == (0, -1_500, 0)
     assert (wallet_fen(a), carry_fen(a)) == (3_000, -1_500)
 
@@ -92,8 +101,9 @@ def test_refunds_and_late_orders_adjust_the_next_month_once_and_a_negative_net_i
 
     # 10 January: December's 1,500 exactly pays off the carried -1,500: nothing credited, nothing left
     clock.set(shanghai(2027, 1, 10, 3))
+    preview = desk.job("release-rewards", dry_run=True)
     released = desk.job("release-rewards")
-    assert released["credited_fen"] == 0
+    assert released["credited_fen"] == 0 and same_report(preview, released)
     assert (wallet_fen(a), carry_fen(a)) == (3_000, 0)
 
     clock.set(shanghai(2027, 1, 15))

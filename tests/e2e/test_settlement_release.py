@@ -115,7 +115,12 @@ def test_release_credits_approved_lines_on_the_release_day_once_and_resumes_afte
     run = settlement.get_run("monthly-2026-10")
     assert settlement._release_member(stack, run, d.member_id)["credited_fen"] == 1_000
     # ... and the re-run credits exactly the rest: A, not D again; Q's lines are forfeited
+    preview = desk.job("release-rewards", dry_run=True)
+    assert (wallet_fen(a), wallet_fen(d)) == (0, 1_000)
     released = desk.job("release-rewards")
+    assert {k: v for k, v in preview.items() if k not in ("dry_run", "duration_ms")} == {
+        k: v for k, v in released.items() if k not in ("dry_run", "duration_ms")
+    }
     assert released["settlements"] == [{"settlement_id": "monthly-2026-10", "members": 2}]
     assert (released["credited_fen"], released["members_credited"], released["forfeited_members"]) == (5_500, 1, 1)
     assert (wallet_fen(a), wallet_fen(d), wallet_fen(q)) == (5_500, 1_000, 0)
