@@ -297,12 +297,13 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     run_pk, run_sk = _run_key(kind, period)
     existing = SettlementRunItem.get_or_none(run_pk, run_sk)
     if existing is not None and existing.status in FINISHED:
+        # the stored report says how it was computed; this answer is about this request
         return {
+            **(existing.report or {}),
             "settlement_id": existing.settlement_id,
             "status": existing.status,
             "already_settled": True,
             "dry_run": dry_run,
-            **(existing.report or {}),
         }
     now = c.now()
     if not dry_run:

@@ -158,7 +158,7 @@ def test_a_dry_run_writes_nothing_and_a_real_run_stores_one_draft(client, stack,
     buy(client, stack, c, 80_000, occurred_at=shanghai(2026, 10, 31))
     for dry_run in (False, True):
         again = desk.job("settle-monthly", period="2026-10", dry_run=dry_run)
-        assert again["already_settled"] is True and again["status"] == "draft"
+        assert again["already_settled"] is True and again["status"] == "draft" and again["dry_run"] is dry_run
         assert again["totals"] == real["totals"]
     stored = run_item("monthly-2026-10")
     assert (stored.finished_at, stored.report, int(stored.lines)) == (run.finished_at, run.report, 1)
