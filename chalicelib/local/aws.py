@@ -42,7 +42,41 @@ def serialise_moto_calls() -> None:
             return original(self, request)
 
     BotocoreStubber.process_request = locked  # type: ignore[method-assign]
+    _back_up_each_table_once()
     _patched = True
+
+
+def _back_up_each_table_once() -> None:
+    """moto backs a transaction up by deep-copying the whole table once per item of the
+    transaction, although the copies are all taken before any item is applied and so are
+    identical; the cost grew with the table and dominated the tests. One copy per table
+    and transaction is the same backup. (Calls are serialised, so swapping moto's ``copy``
+    module for the duration of one call is safe.)"""
+    import copy
+    import types
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        copies: dict[int, Table] = {}
+
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, Table):
+                if id(value) not in copies:
+                    copies[id(value)] = copy.deepcopy(value, memo)
+                return copies[id(value)]
+            return copy.deepcopy(value, memo)
+
+        models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined]
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = copy  # type: ignore[attr-defined]
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def fake_credentials(region: str) -> None:
