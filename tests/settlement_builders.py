@@ -41,7 +41,8 @@ class _Session:
 
 @dataclass
 class Desk:
-    """Staff of one test: one account per role, signed in again when the clock has moved."""
+    """Staff of one test: one account per role, signed in again when the clock has moved.
+    Unless a test is about roles, the local admin acts (one session to keep fresh)."""
 
     client: Client
     stack: Container
@@ -66,12 +67,12 @@ class Desk:
             session.signed_in_at = self.stack.now()
         return session.token
 
-    def job(self, job: str, role: str = "ops", status: int = 200, **body: Any) -> dict[str, Any]:
+    def job(self, job: str, role: str = "admin", status: int = 200, **body: Any) -> dict[str, Any]:
         r = self.client.post(f"/v1/admin/jobs/{job}", token=self.token(role), json_body=body)
         assert r.status_code == status, r.body
         return r.json
 
-    def approve(self, settlement_id: str, role: str = "finance", status: int = 200) -> dict[str, Any]:
+    def approve(self, settlement_id: str, role: str = "admin", status: int = 200) -> dict[str, Any]:
         r = self.client.post(f"/v1/admin/settlements/{settlement_id}/approve", token=self.token(role))
         assert r.status_code == status, r.body
         return r.json
@@ -79,14 +80,14 @@ class Desk:
     def give_points(self, member: Member, points: int) -> None:
         r = self.client.post(
             "/v1/admin/adjustments",
-            token=self.token("ops"),
+            token=self.token("admin"),
             json_body={"member_id": member.member_id, "points": points, "reason": "stars for the scenario"},
         )
         assert r.status_code == 201, r.body
 
     def freeze(self, member: Member) -> None:
         r = self.client.post(
-            f"/v1/admin/members/{member.member_id}/freeze", token=self.token("ops"), json_body={"reason": "scenario"}
+            f"/v1/admin/members/{member.member_id}/freeze", token=self.token("admin"), json_body={"reason": "scenario"}
         )
         assert r.status_code == 200, r.body
 
@@ -102,7 +103,7 @@ class Desk:
             },
         )
         assert r.status_code == 202, r.body
-        ops = self.token("ops")
+        ops = self.token("admin")
         r = self.client.post(
             f"/v1/admin/nutritionists/{member.member_id}/approve",
             token=ops,

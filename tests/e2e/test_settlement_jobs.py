@@ -69,7 +69,7 @@ def test_job_requests_that_do_not_fit_the_job_are_refused_before_anything_runs(c
         ("evaluate-guides", {"period": "2026-07"}),  # windows end in Apr, Aug, Dec
     ]
     for job, body in refused:
-        r = client.post(f"/v1/admin/jobs/{job}", token=desk.token("ops"), json_body=body)
+        r = client.post(f"/v1/admin/jobs/{job}", token=desk.token("admin"), json_body=body)
         assert (r.status_code, r.json["error"]["code"]) == (422, "invalid_job_request"), (job, body, r.body)
 
     for job, body in [
@@ -78,10 +78,10 @@ def test_job_requests_that_do_not_fit_the_job_are_refused_before_anything_runs(c
         ("settle-quarterly", {"period": "2026-Q4"}),
         ("evaluate-guides", {"period": "2026-12"}),
     ]:
-        r = client.post(f"/v1/admin/jobs/{job}", token=desk.token("ops"), json_body=body)
+        r = client.post(f"/v1/admin/jobs/{job}", token=desk.token("admin"), json_body=body)
         assert (r.status_code, r.json["error"]["code"]) == (422, "period_not_ended"), (job, body, r.body)
 
-    r = client.post("/v1/admin/jobs/settle-weekly", token=desk.token("ops"), json_body={})
+    r = client.post("/v1/admin/jobs/settle-weekly", token=desk.token("admin"), json_body={})
     assert (r.status_code, r.json["error"]["code"]) == (404, "unknown_job")
     # a dry run may look ahead: it writes nothing
     assert desk.job("release-rewards", as_of="2026-12-10", dry_run=True)["as_of"] == "2026-12-10"
@@ -109,7 +109,7 @@ def test_the_default_period_is_last_month_and_last_quarter_in_shanghai(client, s
     )
     assert run_item("monthly-2026-10").status == "draft" and run_item("quarterly-2026-Q3").status == "draft"
     # 00:30 on 1 January 2027 in Shanghai is still 31 December in UTC
-    desk.token("ops")
+    desk.token("admin")
     clock.set(shanghai(2027, 1, 1, 0, 30))
     assert desk.job("settle-monthly", dry_run=True)["period"] == "2026-12"
     assert desk.job("settle-quarterly", dry_run=True)["period"] == "2026-Q4"
@@ -172,7 +172,7 @@ def test_a_stuck_run_is_refused_then_taken_over_after_twenty_minutes(client, sta
     desk = Desk(client, stack)
     a, b, _c = october_with_one_reward(client, stack, clock, desk)
     clock.set(shanghai(2026, 11, 8, 1))
-    desk.token("ops")  # signed in now: the session outlives the next 10 minutes of the clock
+    desk.token("admin")  # signed in now: the session outlives the next 10 minutes of the clock
     started = clock.now() - timedelta(minutes=12)
     SettlementRunItem(
         pk="SETTLEMENT#monthly#2026-10",
@@ -202,10 +202,10 @@ def test_a_stuck_run_is_refused_then_taken_over_after_twenty_minutes(client, sta
     ).save()
 
     for job_body in ({"period": "2026-10"}, {}):
-        r = client.post("/v1/admin/jobs/settle-monthly", token=desk.token("ops"), json_body=job_body)
+        r = client.post("/v1/admin/jobs/settle-monthly", token=desk.token("admin"), json_body=job_body)
         assert (r.status_code, r.json["error"]["code"]) == (409, "settlement_running"), r.body
     clock.set(started + timedelta(minutes=19, seconds=59))
-    r = client.post("/v1/admin/jobs/settle-monthly", token=desk.token("ops"), json_body={"period": "2026-10"})
+    r = client.post("/v1/admin/jobs/settle-monthly", token=desk.token("admin"), json_body={"period": "2026-10"})
     assert r.status_code == 409, r.body
     # a dry run does not claim the period, so it is never refused
     assert desk.job("settle-monthly", period="2026-10", dry_run=True)["status"] == "dry_run"
