@@ -287,7 +287,8 @@ def _line_item(kind: str, period: str, line: dict[str, Any]) -> SettlementLineIt
         amount_fen=int(line["amount_fen"]),
         basis=line["basis"],
         gsi1pk=f"REWARDS#{member}",
-        gsi1sk=f"{period}#{kind}#{component}{suffix}",
+        # by the period's last month, so that "2026-10" sorts after "2026-Q3" (which ends in September)
+        gsi1sk=f"{months_of(kind, period)[-1]}#{kind}#{component}{suffix}",
     )
 
 
