@@ -164,3 +164,25 @@ def test_release_credits_approved_lines_on_the_release_day_once_and_resumes_afte
     r = client.get("/v1/me/rewards", token=desk.token("finance"))
     assert r.status_code == 403
     assert reconcile()["ok"]
+
+
+def test_the_statement_lists_the_newest_period_first_across_months_and_quarters(client, stack, clock):
+    desk = Desk(client, stack)
+    clock.set(shanghai(2026, 9, 20))
+    a = join(client, stack)
+    b = join(client, stack, a)
+    desk.give_points(a, 2_000)
+    set_guide_tier(a, 1)
+    clock.set(shanghai(2026, 9, 25))
+    buy(client, stack, b, 1_000_000)
+    clock.set(shanghai(2026, 10, 20))
+    buy(client, stack, b, 10_000)
+
+    clock.set(shanghai(2026, 11, 8, 1))
+    # Q3: L(A) = 1,000,000 (weight 1, alone), T = 1,000,000 -> Q1 pool 3 % = 30,000
+    # October: guide fee 2 % x 10,000 = 200 (A has one group: no small-group share)
+    assert desk.job("settle-quarterly", period="2026-Q3")["totals"]["rewards_fen"] == 30_000
+    assert desk.job("settle-monthly", period="2026-10")["totals"]["rewards_fen"] == 200
+    statement = [(line["settlement_id"], line["amount_fen"]) for line in rewards(client, stack, a)["rewards"]]
+    assert statement == [("monthly-2026-10", 200), ("quarterly-2026-Q3", 30_000)]
+    assert reconcile()["ok"]
