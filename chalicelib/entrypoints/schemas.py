@@ -376,8 +376,13 @@ class EventAccepted(Out):
 
 # --- jobs and adjustments -----------------------------------------------------------------------
 class JobBody(Body):
-    period: Annotated[str | None, Field(max_length=16, description="YYYY-MM or YYYY-Qn")] = None
-    as_of: date | None = None
+    period: Annotated[
+        str | None, Field(max_length=16, description="YYYY-MM or YYYY-Qn, for the period jobs (default: the last one)")
+    ] = None
+    as_of: Annotated[
+        date | None,
+        Field(description="for the jobs that run as of a day (default: today); never after today but in a dry run"),
+    ] = None
     dry_run: bool = False
 
 
