@@ -47,6 +47,11 @@ from .wallet import MemberWallet
 
 MONTHLY, QUARTERLY = "monthly", "quarterly"
 TAKEOVER_AFTER = timedelta(minutes=20)
+# A change of consumption takes its time before its transaction commits (within one
+# Lambda invocation, 30 s at most): changes up to this long before a run read its volumes
+# are looked at again by the next run, which recomputes (a change already included
+# then adds nothing).
+VOLUMES_MARGIN = timedelta(minutes=5)
 FINISHED = ("draft", "approved", "released")
 SAMPLE_LINES = 50
 
@@ -309,7 +314,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     now = c.now()
     if not dry_run:
         _claim(c, kind, period, existing, now)
-    volumes_as_of = c.now()
+    volumes_as_of = c.now() - VOLUMES_MARGIN
     population = load_population(c, Month.parse(months_of(kind, period)[-1]))
     volumes = load_volumes(months_of(kind, period), population.index)
     snapshot = Snapshot(
@@ -337,7 +342,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
         "engine": report(result),
         "lines": len(lines),
         "adjustments": {
-            "periods": [a.run.period for a in adjustments],
+            "periods": [a.run.period for a in adjustments if a.lines],
             "lines": sum(len(a.lines) for a in adjustments),
             "total_fen": adjustment_total,
         },
