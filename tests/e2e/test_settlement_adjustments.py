@@ -4,6 +4,9 @@ negative net is carried and deducted at the next release."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from chalicelib.service_layer.earning import add_volume
 from chalicelib.service_layer.reconcile import reconcile
 from tests.settlement_builders import (
     Desk,
@@ -12,6 +15,7 @@ from tests.settlement_builders import (
     carry_fen,
     join,
     refund,
+    run_item,
     shanghai,
     stored_lines,
     wallet_fen,
@@ -164,4 +168,30 @@ def test_a_refund_after_a_settled_quarter_adjusts_the_next_quarter(client, stack
     assert (released["credited_fen"], released["carried_fen"]) == (3_621, -33_622)
     assert (wallet_fen(p), carry_fen(p)) == (767_800, -33_622)
     assert (wallet_fen(r), carry_fen(r)) == (108_321, 0)
+    assert reconcile()["ok"]
+
+
+def test_an_order_committed_while_the_month_was_being_settled_is_adjusted_later(client, stack, clock):
+    desk = Desk(client, stack)
+    clock.set(shanghai(2026, 10, 10))
+    a = join(client, stack)
+    b, c = join(client, stack, a), join(client, stack, a)
+    desk.give_points(a, 2_000)
+    clock.set(shanghai(2026, 10, 20))
+    buy(client, stack, b, 100_000)
+    buy(client, stack, c, 60_000)
+    clock.set(shanghai(2026, 11, 8, 1))
+    assert desk.job("settle-monthly", period="2026-10")["totals"]["rewards_fen"] == 3_000
+
+    # An October order of C was being recorded when the run began: its transaction took its
+    # time 10 seconds before the run read the volumes, and committed after that read.
+    started = run_item("monthly-2026-10").started_at
+    uow = stack.uow()
+    add_volume(uow, c.member_id, "2026-10", 20_000, started - timedelta(seconds=10))
+    uow.commit()
+
+    # October recomputed: groups B 100,000 and C 80,000 -> 4,000, an adjustment of +1,000
+    clock.set(shanghai(2026, 12, 8, 1))
+    november = desk.job("settle-monthly", period="2026-11", dry_run=True)
+    assert amounts(november["sample_lines"]) == {(a.member_id, "adjustment:2026-10:small_group"): 1_000}
     assert reconcile()["ok"]
