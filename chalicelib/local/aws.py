@@ -13,6 +13,7 @@ Two things make moto behave like the real services for this code base:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -79,6 +80,13 @@ def _back_up_each_table_once() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+@functools.cache
+def session(region: str) -> boto3.session.Session:
+    """One boto3 session for every start of the stage in this process: a new session parses
+    botocore's service and endpoint data again (most of the cost of starting the stage)."""
+    return boto3.session.Session(region_name=region)
+
+
 def fake_credentials(region: str) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "local",
@@ -112,7 +120,7 @@ class EmbeddedAws:
             self._mock = None
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.settings.region)
+        return session(self.settings.region).client(service)
 
     def _create_resources(self) -> None:
         kms = self.client("kms")

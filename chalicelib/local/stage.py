@@ -11,6 +11,7 @@ from ..bootstrap import Clock, Container, bootstrap, install
 from ..config import Settings
 from ..domain.rules import Rules
 from .aws import EmbeddedAws
+from .aws import session as aws_session
 
 CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 
@@ -31,7 +32,7 @@ def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[Em
     local_environment()
     settings = Settings.from_env()
     aws = EmbeddedAws(settings).start()
-    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox())
+    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox(), session=aws_session(settings.region))
     install(container)
     ensure_local_admin(container)
     return aws, container
