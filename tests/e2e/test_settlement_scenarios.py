@@ -6,9 +6,12 @@ the end of the period, frozen members, guide tiers, a quarter's three months."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
+from chalicelib.adapters.dynamodb.identity import MemberItem
+from chalicelib.service_layer.points_ledger import balance_pk
 from chalicelib.service_layer.reconcile import reconcile
 from tests.settlement_builders import (
     Desk,
@@ -22,13 +25,23 @@ from tests.settlement_builders import (
 )
 
 
+def registered_before(first, then) -> None:
+    """Set ``first``'s registration a minute before ``then``'s."""
+    later = MemberItem.get(balance_pk(then.member_id), MemberItem.SK).registered_at
+    item = MemberItem.get(balance_pk(first.member_id), MemberItem.SK)
+    item.update(actions=[MemberItem.registered_at.set(later - timedelta(minutes=1))])
+
+
 def test_small_group_share_counts_every_group_but_the_largest_for_starred_active_members(client, stack, clock):
     desk = Desk(client, stack)
     clock.set(shanghai(2026, 10, 10))
     a = join(client, stack)
-    b = join(client, stack, a)  # A's first direct referral: wins a tie for the largest group
     c = join(client, stack, a)
+    b = join(client, stack, a)
     f = join(client, stack, a)
+    # B registered before C (their ids, minted in this order, still say C first): B's group
+    # wins a tie for the largest
+    registered_before(b, c)
     e1, e2 = join(client, stack, b), join(client, stack, b)
     g, h = join(client, stack, f), join(client, stack, f)
     desk.give_points(a, 2_000)
@@ -47,6 +60,7 @@ def test_small_group_share_counts_every_group_but_the_largest_for_starred_active
     #   small_group(A) = floor(5 * (55,000 + 11,000) / 100) = 3,300
     # B (0 stars) would have 5 % of E2's 5,000 and F (frozen) 5 % of H's 4,000: both get nothing.
     assert amounts(report["sample_lines"]) == {(a.member_id, "small_group"): 3_300}
+    # whichever tied group is the largest, the amount is the same; the basis names B's
     basis = report["sample_lines"][0]["basis"]
     assert basis["largest_group_root"] == b.member_id
     assert (basis["largest_group_volume_fen"], basis["small_groups_volume_fen"], basis["groups"]) == (55_000, 66_000, 3)
