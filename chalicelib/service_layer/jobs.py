@@ -123,7 +123,7 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
     logger.info("job done", extra={"job": name, "report": {k: v for k, v in report.items() if not isinstance(v, list)}})
     if actor is not None:
         uow = c.uow()
-        headline = {k: v for k, v in report.items() if isinstance(v, str | int | float | bool) or v is None}
+        headline = {k: v for k, v in report.items() if _scalar(v) or (isinstance(v, dict) and _flat(v))}
         audit(
             uow,
             c,
@@ -143,6 +143,15 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
         )
         uow.commit()
     return report
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _flat(section: dict[str, Any]) -> bool:
+    """A section of scalars, such as a settlement's totals or adjustments (what the run decided)."""
+    return all(_scalar(v) or (isinstance(v, list) and all(map(_scalar, v))) for v in section.values())
 
 
 def today(c: Container, request: JobRequest) -> date:

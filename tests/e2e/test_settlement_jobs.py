@@ -148,6 +148,13 @@ def test_a_dry_run_writes_nothing_and_a_real_run_stores_one_draft(client, stack,
     assert (run.status, int(run.lines), run.release_on) == ("draft", 1, "2026-11-10")
     assert amounts(stored_lines("monthly-2026-10")) == {(a.member_id, "small_group"): 2_500}
     assert snapshot_keys(stack) == ["settlements/monthly/2026-10/input.npz"]
+    # the audit log has what the run decided, not only that it ran
+    logged = desk.audit("settle-monthly")[0]["after"]
+    assert (logged["status"], logged["totals"], logged["adjustments"]) == (
+        "draft",
+        real["totals"],
+        {"periods": [], "lines": 0, "total_fen": 0},
+    )
     view = client.get("/v1/admin/settlements/monthly-2026-10", token=desk.token("auditor"))
     assert view.status_code == 200 and view.json["status"] == "draft"
     assert view.json["report"]["totals"]["rewards_fen"] == 2_500
