@@ -123,11 +123,17 @@ class Desk:
         return r.json["entries"]
 
 
+def _address() -> str:
+    """A client address of its own (the OTP limit counts codes per address and hour)."""
+    n = next(_ips)
+    return f"10.{n // 62_500 % 250}.{n // 250 % 250}.{n % 250 + 1}"
+
+
 def join(client: Client, stack: Container, referrer: Member | None = None) -> Member:
     """Register a member one minute after the previous one (registration order decides
     ties between groups), each from its own address (the per-IP code limit)."""
     stack.clock.advance(minutes=1)  # type: ignore[attr-defined]
-    client.source_ip = f"10.1.{next(_ips) % 250}.{next(_ips) % 250}"
+    client.source_ip = _address()
     member = register(client, stack, referrer_code=referrer.member_code if referrer else None)
     _member_signed_in[member.member_id] = stack.now()
     return member
@@ -137,7 +143,7 @@ def fresh(client: Client, stack: Container, member: Member) -> Member:
     """The member with an access token that is valid at the current clock."""
     signed_in_at = _member_signed_in.get(member.member_id)
     if signed_in_at is None or abs(stack.now() - signed_in_at) > SESSION_REFRESH:
-        client.source_ip = f"10.2.{next(_ips) % 250}.{next(_ips) % 250}"
+        client.source_ip = _address()
         session = login(client, stack, member.phone)
         member.access_token, member.refresh_token = session.access_token, session.refresh_token
         _member_signed_in[member.member_id] = stack.now()
