@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from fractions import Fraction
 
 import pytest
 
@@ -210,4 +211,34 @@ def test_stars_are_those_at_the_end_of_the_period_even_if_earned_before_the_job_
     desk.give_points(k, 10)
     report = desk.job("settle-monthly", period="2026-10")
     assert amounts(report["sample_lines"]) == expected
+    assert reconcile()["ok"]
+
+
+def test_the_configured_components_and_payout_cap_reach_the_run_and_its_report(client, stack, clock):
+    desk = Desk(client, stack)
+    settlement_rules = replace(
+        stack.rules.settlement,
+        components=frozenset({"small_group", "q1", "q10"}),  # guide_fee switched off
+        max_payout_ratio=Fraction(1, 100),
+    )
+    stack.rules = replace(stack.rules, settlement=settlement_rules)
+    clock.set(shanghai(2026, 10, 10))
+    a = join(client, stack)
+    b, c = join(client, stack, a), join(client, stack, a)
+    desk.give_points(a, 2_000)
+    set_guide_tier(a, 1)  # would earn 2 % x 150,000 = 3,000 with the guide fee on
+    clock.set(shanghai(2026, 10, 20))
+    buy(client, stack, b, 100_000)
+    buy(client, stack, c, 50_000)
+
+    clock.set(shanghai(2026, 11, 8, 1))
+    report = desk.job("settle-monthly", period="2026-10")
+    # small_group 5 % x 50,000 = 2,500 is 1.67 % of 150,000, over the 1 % cap: scaled by
+    # 1,500 / 2,500 = 3/5 -> 1,500
+    assert report["engine"]["components_requested"] == ["small_group", "guide_fee"]
+    assert report["engine"]["components_used"] == ["small_group"]
+    assert report["engine"]["scale_factor"] == "3/5"
+    assert amounts(report["sample_lines"]) == {(a.member_id, "small_group"): 1_500}
+    assert report["sample_lines"][0]["basis"]["computed_fen"] == 2_500
+    assert report["totals"]["payout_ratio"] == pytest.approx(0.01)
     assert reconcile()["ok"]
