@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 _PATTERNS = (
     (re.compile(r"\+?\d{1,3}[ -]?1[3-9]\d{9}\b|\b1[3-9]\d{9}\b"), "[phone]"),
@@ -57,13 +59,21 @@ for _noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
 logger.addFilter(RedactingFilter())
 
 metrics = Metrics(namespace="MemberPoints", service="member-points")
+# A Lambda process serves one request at a time; the local server serves several in
+# threads, and the metric set is one shared dict (Powertools serialises it while another
+# request adds to it): one lock around both.
+_metrics_lock = threading.Lock()
 
 
 def count(name: str, value: int = 1) -> None:
     """Add to a business counter; flushed at the end of each request or job."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    if is_metrics_disabled():
+        return
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def flush_metrics() -> None:
-    if metrics.metric_set:  # another thread of the local server may have flushed already
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+    with _metrics_lock:
+        if metrics.metric_set:
+            metrics.flush_metrics(raise_on_empty_metrics=False)

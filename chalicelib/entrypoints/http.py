@@ -138,7 +138,9 @@ def _validation_message(exc: pydantic.ValidationError) -> tuple[str, list[dict[s
     return f"{first['field']}: {first['problem']}", problems
 
 
-def _parse_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
+def _parse_body(
+    request: Request, model: type[pydantic.BaseModel], invalid: type[DomainError] = InvalidJson
+) -> pydantic.BaseModel:
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
@@ -146,7 +148,9 @@ def _parse_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.B
         return model.model_validate_json(raw or b"{}")
     except pydantic.ValidationError as exc:
         message, problems = _validation_message(exc)
-        raise InvalidJson(message, problems=problems) from exc
+        if any(error["type"] == "json_invalid" for error in exc.errors()):
+            invalid = InvalidJson
+        raise invalid(message, problems=problems) from exc
 
 
 def _parse_query(request: Request, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
@@ -188,9 +192,11 @@ def endpoint(
     produces: str | tuple[str, ...] = "application/json",
     authorizer: Any = None,
     verify: Callable[[Call], None] | None = None,
+    invalid_body: type[DomainError] = InvalidJson,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. ``verify`` runs on the raw request before the body is parsed
-    (signature checks must see the exact bytes)."""
+    (signature checks must see the exact bytes). ``invalid_body`` is the error for JSON
+    that does not fit ``body`` (a route whose body has its own contract error)."""
     media = (produces,) if isinstance(produces, str) else produces
     spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, media)
     ROUTES.append(spec)
@@ -209,7 +215,7 @@ def endpoint(
                 if verify is not None:
                     verify(call)
                 if body is not None:
-                    call.body = _parse_body(request, body)
+                    call.body = _parse_body(request, body, invalid_body)
                 elif request.raw_body and len(request.raw_body) > MAX_BODY_BYTES:
                     raise PayloadTooLarge()
                 if query is not None:

@@ -34,6 +34,8 @@ schedules = Blueprint(__name__)
     response=s.JobReport,
     summary="Run a job by hand for an explicit period or as-of date, or as a dry run (writes nothing)",
     errors=(jobs.UnknownJob, jobs.InvalidJobRequest),
+    # the console's JSON is refused with invalid_job_request (jobs.parse_request): so is the same body here
+    invalid_body=jobs.InvalidJobRequest,
 )
 def run_job(call: Call, job: str) -> s.JobReport:
     request = jobs.parse_request(call.body.model_dump(exclude_unset=True))

@@ -6,6 +6,7 @@ before anything runs; a run by a person is audited with its report's headline.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from ..domain.calendar import Month, PeriodError, Quarter, local_date, start_of_
 from ..domain.errors import NotFound, RuleViolation
 from . import guides, points_jobs, reconcile, settlement
 from .common import audit
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class InvalidJobRequest(RuleViolation):
@@ -75,7 +78,7 @@ def parse_request(raw: dict[str, Any]) -> JobRequest:
         raise InvalidJobRequest("dry_run must be true or false.")
     if as_of is not None:
         try:
-            as_of = date.fromisoformat(as_of) if isinstance(as_of, str) else None
+            as_of = date.fromisoformat(as_of) if isinstance(as_of, str) and _DATE.match(as_of) else None
         except ValueError:
             as_of = None
         if as_of is None:
@@ -83,11 +86,19 @@ def parse_request(raw: dict[str, Any]) -> JobRequest:
     return JobRequest(period=period, as_of=as_of, dry_run=dry_run)
 
 
-def _check_period(spec: Job, request: JobRequest) -> None:
+def _check_period(spec: Job, request: JobRequest, today: date, *, time_travel: bool = False) -> None:
     if spec.period is None:
         if request.period is not None:
             raise InvalidJobRequest(f"{spec.name} takes an as_of date, not a period.")
+        # A date ahead would release or expire early (a dry run may look ahead: it writes
+        # nothing). Only the local stage, where people rehearse a year of expiry in a
+        # minute, runs a job for real as of a later day.
+        if request.as_of is not None and request.as_of > today and not (request.dry_run or time_travel):
+            raise InvalidJobRequest(f"as_of {request.as_of.isoformat()} is after today; only a dry run may look ahead.")
         return
+    if request.as_of is not None:
+        # silently running the default period instead would settle a period nobody asked for
+        raise InvalidJobRequest(f"{spec.name} takes a period, not an as_of date.")
     if request.period is None:
         return
     try:
@@ -101,7 +112,7 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
     spec = JOBS.get(name)
     if spec is None:
         raise UnknownJob()
-    _check_period(spec, request)
+    _check_period(spec, request, local_date(c.now()), time_travel=c.settings.is_local)
     started = time.perf_counter()
     logger.info(
         "job start",
@@ -117,7 +128,7 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
     logger.info("job done", extra={"job": name, "report": {k: v for k, v in report.items() if not isinstance(v, list)}})
     if actor is not None:
         uow = c.uow()
-        headline = {k: v for k, v in report.items() if isinstance(v, str | int | float | bool) or v is None}
+        headline = {k: v for k, v in report.items() if _scalar(v) or (isinstance(v, dict) and _flat(v))}
         audit(
             uow,
             c,
@@ -137,6 +148,15 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
         )
         uow.commit()
     return report
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _flat(section: dict[str, Any]) -> bool:
+    """A section of scalars, such as a settlement's totals or adjustments (what the run decided)."""
+    return all(_scalar(v) or (isinstance(v, list) and all(map(_scalar, v))) for v in section.values())
 
 
 def today(c: Container, request: JobRequest) -> date:

@@ -47,6 +47,11 @@ from .wallet import MemberWallet
 
 MONTHLY, QUARTERLY = "monthly", "quarterly"
 TAKEOVER_AFTER = timedelta(minutes=20)
+# A change of consumption takes its time before its transaction commits (within one
+# Lambda invocation, 30 s at most): changes up to this long before a run read its volumes
+# are looked at again by the next run, which recomputes (a change already included
+# then adds nothing).
+VOLUMES_MARGIN = timedelta(minutes=5)
 FINISHED = ("draft", "approved", "released")
 SAMPLE_LINES = 50
 
@@ -287,7 +292,8 @@ def _line_item(kind: str, period: str, line: dict[str, Any]) -> SettlementLineIt
         amount_fen=int(line["amount_fen"]),
         basis=line["basis"],
         gsi1pk=f"REWARDS#{member}",
-        gsi1sk=f"{period}#{kind}#{component}{suffix}",
+        # by the period's last month, so that "2026-10" sorts after "2026-Q3" (which ends in September)
+        gsi1sk=f"{months_of(kind, period)[-1]}#{kind}#{component}{suffix}",
     )
 
 
@@ -297,17 +303,18 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     run_pk, run_sk = _run_key(kind, period)
     existing = SettlementRunItem.get_or_none(run_pk, run_sk)
     if existing is not None and existing.status in FINISHED:
+        # the stored report says how it was computed; this answer is about this request
         return {
+            **(existing.report or {}),
             "settlement_id": existing.settlement_id,
             "status": existing.status,
             "already_settled": True,
             "dry_run": dry_run,
-            **(existing.report or {}),
         }
     now = c.now()
     if not dry_run:
         _claim(c, kind, period, existing, now)
-    volumes_as_of = c.now()
+    volumes_as_of = c.now() - VOLUMES_MARGIN
     population = load_population(c, Month.parse(months_of(kind, period)[-1]))
     volumes = load_volumes(months_of(kind, period), population.index)
     snapshot = Snapshot(
@@ -335,7 +342,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
         "engine": report(result),
         "lines": len(lines),
         "adjustments": {
-            "periods": [a.run.period for a in adjustments],
+            "periods": [a.run.period for a in adjustments if a.lines],
             "lines": sum(len(a.lines) for a in adjustments),
             "total_fen": adjustment_total,
         },
@@ -347,9 +354,17 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     c.snapshots.save(snapshot_key, snapshot)
     for adjustment in adjustments:
         c.snapshots.save(adjustment.snapshot_key, adjustment.snapshot)
+    items = [_line_item(kind, period, line) for line in lines]
     with SettlementLineItem.batch_write() as batch:
-        for line in lines:
-            batch.save(_line_item(kind, period, line))
+        if existing is not None:
+            # taking over a crashed run: its lines came from older inputs (a refund since),
+            # so a line these inputs no longer give must not stay to be paid
+            keep = {item.sk for item in items}
+            for stale in SettlementLineItem.query(run_pk, SettlementLineItem.sk.startswith("LINE#")):
+                if stale.sk not in keep:
+                    batch.delete(stale)
+        for item in items:
+            batch.save(item)
     status = "approved" if rules.auto_approve else "draft"
     _finish(c, kind, period, status, summary, len(lines), snapshot_key, volumes_as_of, adjustments)
     if output["store_required"]:
@@ -513,21 +528,25 @@ def release_rewards(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
         "carried_fen": 0,
         "forfeited_members": 0,
     }
+    # a dry run reports what the real run would do, so it follows the carry-overs it would leave
+    planned_carries: dict[str, int] = {}
     for run in due:
         by_member: dict[str, list[SettlementLineItem]] = defaultdict(list)
         for line in SettlementLineItem.query(run.pk, SettlementLineItem.sk.startswith("LINE#")):
             if line.released_at is None:
                 by_member[line.member_id].append(line)
         report_["settlements"].append({"settlement_id": run.settlement_id, "members": len(by_member)})
-        if dry_run:
-            report_["credited_fen"] += sum(int(line.amount_fen) for lines in by_member.values() for line in lines)
-            continue
         for member_id in sorted(by_member):
-            outcome = retrying(lambda run=run, member_id=member_id: _release_member(c, run, member_id))
+            if dry_run:
+                outcome = _release_member(c, run, member_id, planned_carries)
+            else:
+                outcome = retrying(lambda run=run, member_id=member_id: _release_member(c, run, member_id))
             report_["members_credited"] += 1 if outcome["credited_fen"] > 0 else 0
             report_["credited_fen"] += outcome["credited_fen"]
             report_["carried_fen"] += outcome["carried_fen"]
             report_["forfeited_members"] += outcome["forfeited"]
+        if dry_run:
+            continue
         uow = c.uow()
         uow.update(
             run,
@@ -539,7 +558,11 @@ def release_rewards(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
     return report_
 
 
-def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dict[str, int]:
+def _release_member(
+    c: Container, run: SettlementRunItem, member_id: str, dry_run_carries: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Credit (or carry, or forfeit) one member's unreleased lines of ``run`` in one
+    transaction; with ``dry_run_carries`` write nothing and record the carry it would leave."""
     lines = [
         line
         for line in SettlementLineItem.query(
@@ -552,25 +575,34 @@ def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dic
     now = c.now()
     member = MemberItem.get_or_none(balance_pk(member_id), MemberItem.SK)
     carry = CarryItem.get_or_none(balance_pk(member_id), CarryItem.SK)
-    net = sum(int(line.amount_fen) for line in lines) + (int(carry.amount_fen) if carry else 0)
+    carried_before = int(carry.amount_fen) if carry else 0
+    if dry_run_carries is not None:
+        carried_before = dry_run_carries.get(member_id, carried_before)
+    net = sum(int(line.amount_fen) for line in lines) + carried_before
+    forfeited = member is None or member.status == "closed"
+    credited = net if net > 0 and not forfeited else 0
+    carried = net if net < 0 and not forfeited else 0
+    outcome = {"credited_fen": credited, "carried_fen": carried, "forfeited": int(forfeited)}
+    if dry_run_carries is not None:
+        if not forfeited:
+            dry_run_carries[member_id] = carried
+        return outcome
     uow = c.uow()
-    credited, carried, forfeited = 0, 0, 0
-    if member is None or member.status == "closed":
-        forfeited = 1
-    elif net > 0:
-        credited = net
+    if credited:
         MemberWallet.of(uow, c, member_id).credit(
-            net, WalletEntryKind.REWARD, run.settlement_id, f"{len(lines)} reward lines"
+            credited, WalletEntryKind.REWARD, run.settlement_id, f"{len(lines)} reward lines"
         )
-        if carry is not None:
-            uow.delete(carry, condition=CarryItem.amount_fen == int(carry.amount_fen), on_fail=ConcurrentUpdate())
-    elif net < 0:
-        carried = net
+    if carried:
         uow.put(
-            CarryItem(pk=balance_pk(member_id), sk=CarryItem.SK, member_id=member_id, amount_fen=net, updated_at=now),
+            CarryItem(
+                pk=balance_pk(member_id), sk=CarryItem.SK, member_id=member_id, amount_fen=carried, updated_at=now
+            ),
             condition=CarryItem.pk.does_not_exist() if carry is None else CarryItem.amount_fen == int(carry.amount_fen),
             on_fail=ConcurrentUpdate(),
         )
+    elif carry is not None and not forfeited:
+        # paid off, exactly or with some left to credit: nothing is carried any more
+        uow.delete(carry, condition=CarryItem.amount_fen == int(carry.amount_fen), on_fail=ConcurrentUpdate())
     for line in lines:
         uow.update(
             line,
@@ -582,7 +614,7 @@ def _release_member(c: Container, run: SettlementRunItem, member_id: str) -> dic
             on_fail=ConcurrentUpdate(),
         )
     uow.commit()
-    return {"credited_fen": credited, "carried_fen": carried, "forfeited": forfeited}
+    return outcome
 
 
 def member_rewards(c: Container, member_id: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:

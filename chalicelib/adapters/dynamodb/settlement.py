@@ -39,7 +39,8 @@ class SettlementLineItem(BaseItem):
     """``SETTLEMENT#<kind>#<period>`` / ``LINE#<member>#<component>[#<source period>]``: one
     member's amount of one component, with the basis that explains each fen.
 
-    gsi1: ``REWARDS#<member id>`` / ``<period>#<kind>#<component>...``: the statement.
+    gsi1: ``REWARDS#<member id>`` / ``<last month of the period>#<kind>#<component>...``: the
+    statement, newest period first whatever its kind.
     """
 
     settlement_id = UnicodeAttribute()
