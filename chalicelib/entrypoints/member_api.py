@@ -34,6 +34,7 @@ def me_out(v: MemberView) -> s.Me:
         points=s.PointsSummary(
             available=v.points.available,
             pending=v.points.pending,
+            held=v.points.held,
             lifetime=v.points.lifetime,
             debt=v.points.debt,
             expiring=[s.Expiring(on=day, points=points) for day, points in v.points.expiring],

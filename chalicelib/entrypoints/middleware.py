@@ -40,7 +40,8 @@ def _rewrite_chalice_error(response: Response) -> Response:
 def contract_middleware(request: Request, get_response: Any) -> Response:
     context = request.context or {}
     request_id = context.get("requestId") or context.get("extendedRequestId") or str(ULID())
-    logger.append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
+    # per thread: the local server serves requests in threads (Lambda one at a time)
+    logger.thread_safe_append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
     started = time.perf_counter()
     response = _rewrite_chalice_error(get_response(request))
     logger.info(

@@ -110,6 +110,7 @@ class Expiring(Out):
 class PointsSummary(Out):
     available: int = Field(description="Spendable points; negative while in points debt")
     pending: int
+    held: int = Field(description="Points held by mall checkouts awaiting their cash payment")
     lifetime: int
     debt: int
     expiring: list[Expiring]
@@ -381,6 +382,7 @@ class JobBody(Body):
     # checked by ``jobs.parse_request`` like the console's JSON: a bad date is 422 invalid_job_request
     as_of: Annotated[str | None, Field(max_length=32, description="YYYY-MM-DD")] = None
     dry_run: bool = False
+    reason: Annotated[str | None, Field(max_length=500, description="why it is run by hand (audited)")] = None
 
 
 class JobReport(Out):

@@ -27,7 +27,7 @@ from ..domain.wallet import WalletEntryKind
 from .common import audit, fingerprint, once_per_key, remember
 from .members import require_member
 from .points_ledger import MemberPoints, balance_pk
-from .wallet import MemberWallet, require_active
+from .wallet import MemberWallet, guard_active, require_active
 
 
 class CampaignClosed(Conflict):
@@ -182,6 +182,7 @@ def draw(c: Container, member_id: str, campaign_id: str, key: str | None) -> dic
         if used is not None and int(used.used) >= limit:
             raise DailyDrawLimit()
         uow = c.uow()
+        guard_active(uow, member_id)
         uow.update(
             CapItem(pk=cap_key[0], sk=cap_key[1]),
             [CapItem.used.add(1)],
@@ -339,6 +340,7 @@ def pledge(c: Container, member_id: str, project_id: str, seats: int, key: str |
         pledge_id = str(ULID())
         points = seats * int(project.points_per_seat)
         uow = c.uow()
+        guard_active(uow, member_id)
         actions = [CharityProjectItem.seats_taken.add(seats)]
         if taken + seats == total:
             actions.append(CharityProjectItem.filled_at.set(now))

@@ -7,6 +7,8 @@ event's idempotency record) is one transaction: a retry of the same event return
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from ..adapters.dynamodb.identity import MemberItem
 from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.observability import count
@@ -53,7 +55,8 @@ def receive(c: Container, event: IncomingEvent) -> str:
         {
             "type": event.type,
             "member_id": event.member_id,
-            "occurred_at": event.occurred_at.isoformat(),
+            # the same instant written with another offset is the same event
+            "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
             "data": event.data,
         }
     )

@@ -42,6 +42,7 @@ class JobRequest:
     period: str | None = None
     as_of: date | None = None
     dry_run: bool = False
+    reason: str | None = None  # why a person runs it by hand (kept in the audit log)
 
 
 JobFunction = Callable[[Container, JobRequest], dict[str, Any]]
@@ -68,7 +69,7 @@ def job(name: str, description: str, period: str | None = None) -> Callable[[Job
 
 def parse_request(raw: dict[str, Any]) -> JobRequest:
     """``{"period"?, "as_of"?, "dry_run"?}`` from a console event or an HTTP body."""
-    unknown = set(raw) - {"period", "as_of", "dry_run"}
+    unknown = set(raw) - {"period", "as_of", "dry_run", "reason"}
     if unknown:
         raise InvalidJobRequest(f"Unknown fields: {', '.join(sorted(unknown))}.")
     period, as_of, dry_run = raw.get("period"), raw.get("as_of"), raw.get("dry_run", False)
@@ -83,7 +84,10 @@ def parse_request(raw: dict[str, Any]) -> JobRequest:
             as_of = None
         if as_of is None:
             raise InvalidJobRequest("as_of must be a date YYYY-MM-DD.")
-    return JobRequest(period=period, as_of=as_of, dry_run=dry_run)
+    reason = raw.get("reason")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 500):
+        raise InvalidJobRequest("reason must be a text of 1 to 500 characters.")
+    return JobRequest(period=period, as_of=as_of, dry_run=dry_run, reason=reason)
 
 
 def _check_period(spec: Job, request: JobRequest, today: date, *, time_travel: bool = False) -> None:
@@ -136,7 +140,7 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
             f"job.{name}",
             "job",
             name,
-            None,
+            request.reason,
             {
                 "request": {
                     "period": request.period,

@@ -28,7 +28,7 @@ from ..domain.points import EntryKind
 from .common import audit, fingerprint, once_per_key, remember
 from .members import require_member
 from .points_ledger import MemberPoints
-from .wallet import require_active
+from .wallet import guard_active, require_active
 
 
 class OutOfStock(Conflict):
@@ -197,6 +197,7 @@ def checkout(
         points, cash = int(option.points) * quantity, int(option.cash_fen) * quantity
         order_id = str(ULID())
         uow = c.uow()
+        guard_active(uow, member_id)
         uow.update(item, [MallItem.stock.add(-quantity)], condition=MallItem.stock >= quantity, on_fail=OutOfStock())
         ledger = MemberPoints.of(uow, c, member_id)
         order = MallOrderItem(

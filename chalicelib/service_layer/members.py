@@ -35,6 +35,7 @@ from ..domain.events import ProfileCompleted, ReferralEffective
 from ..domain.identity import MemberStatus, Profile
 from . import otp
 from .common import retrying
+from .points_ledger import load_state
 from .sessions import (
     check_referrer_live,
     children_keys,
@@ -51,6 +52,7 @@ MAX_TREE_WALK = 1_000_000
 class PointsView:
     available: int
     pending: int
+    held: int
     lifetime: int
     debt: int
     expiring: list[tuple[date, int]]
@@ -84,17 +86,6 @@ def require_live(member: MemberItem) -> None:
         raise Forbidden("This account is not active.")
 
 
-def points_state(item: PointsBalanceItem | None) -> points_domain.PointsState:
-    if item is None:
-        return points_domain.PointsState()
-    return points_domain.PointsState(
-        available=int(item.available),
-        pending=int(item.pending),
-        lifetime=int(item.lifetime),
-        lots={str(k): int(v) for k, v in item.lots.as_dict().items()} if item.lots else {},
-    )
-
-
 def decrypt_profile(c: Container, member: MemberItem) -> Profile:
     def dec(value: str | None, name: str) -> str | None:
         return c.cipher.decrypt(value, field=name) if value else None
@@ -113,7 +104,7 @@ def view(c: Container, member_id: str) -> MemberView:
     member = require_member(member_id)
     balance = PointsBalanceItem.get_or_none(member_pk(member_id), PointsBalanceItem.SK)
     wallet = WalletItem.get_or_none(member_pk(member_id), WalletItem.SK)
-    state = points_state(balance)
+    state = load_state(balance)
     now = c.now()
     current = Month.of(local_date(now))
     # lots whose month has ended are expired even before the daily job sweeps them
@@ -133,6 +124,7 @@ def view(c: Container, member_id: str) -> MemberView:
         points=PointsView(
             available=live.available,
             pending=live.pending,
+            held=live.held,
             lifetime=live.lifetime,
             debt=live.debt,
             expiring=points_domain.expiring_schedule(live, current),

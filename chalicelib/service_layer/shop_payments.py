@@ -17,7 +17,7 @@ from ..domain.holds import HoldState, resolve
 from ..domain.wallet import WalletEntryKind
 from .common import fingerprint, idempotent, remember, retrying
 from .earning import live_member
-from .wallet import MemberWallet, require_active
+from .wallet import MemberWallet, guard_active, require_active
 
 
 class PaymentNotFound(NotFound):
@@ -76,6 +76,7 @@ def hold(c: Container, order_id: str, member_id: str, amount_fen: int) -> tuple[
         now = c.now()
         expires = now + timedelta(seconds=c.rules.wallet.shop_payment_hold_ttl_s)
         uow = c.uow()
+        guard_active(uow, member_id)
         MemberWallet.of(uow, c, member_id).hold(amount_fen, WalletEntryKind.PAYMENT_HOLD, order_id)
         item = ShopPaymentItem(
             pk=f"AIBIPAY#{order_id}",

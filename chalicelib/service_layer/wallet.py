@@ -36,6 +36,7 @@ from ..domain.errors import (
     AccountFrozen,
     ConcurrentUpdate,
     Conflict,
+    DomainError,
     Forbidden,
     InvalidState,
     KycRequired,
@@ -161,13 +162,7 @@ class MemberWallet(VersionedAccount[_Entry]):
             # RULES.md 1: an account closes only with an empty wallet. Closing checks the
             # wallet in its transaction; this checks the account in ours, so a change that
             # read the member before a concurrent close cannot leave aibi in a closed account.
-            uow.check(
-                MemberItem,
-                balance_pk(self.member_id),
-                MemberItem.SK,
-                MemberItem.status != MemberStatus.CLOSED.value,
-                on_fail=NotFound("No such member."),
-            )
+            guard_status(uow, self.member_id, OPEN_STATUSES)
         super().flush(uow)
 
     def _balance_item(self, version: int) -> WalletItem:
@@ -207,6 +202,51 @@ def require_active(member: MemberItem) -> None:
         raise AccountFrozen()
     if member.status != "active":
         raise Forbidden("This account is not active.")
+
+
+OPEN_STATUSES = frozenset({MemberStatus.ACTIVE.value, MemberStatus.FROZEN.value, MemberStatus.PENDING.value})
+
+
+class _StatusGuard:
+    """One condition on a member's status in a transaction, as strict as every use asks;
+    if it fails, the member is read again to say why (closed, frozen, or a race to retry)."""
+
+    def __init__(self, member_id: str) -> None:
+        self.member_id = member_id
+        self.allowed: frozenset[str] | None = None
+
+    def require(self, allowed: frozenset[str]) -> None:
+        self.allowed = allowed if self.allowed is None else self.allowed & allowed
+
+    def _why(self) -> DomainError:
+        member = MemberItem.get_or_none(balance_pk(self.member_id), MemberItem.SK)
+        if member is None or member.status == MemberStatus.CLOSED:
+            return NotFound("No such member.")
+        if member.status == MemberStatus.FROZEN:
+            return AccountFrozen()
+        if self.allowed is not None and member.status in self.allowed:
+            return ConcurrentUpdate()
+        return Forbidden("This account is not active.")
+
+    def flush(self, uow: UnitOfWork) -> None:
+        assert self.allowed is not None
+        uow.check(
+            MemberItem,
+            balance_pk(self.member_id),
+            MemberItem.SK,
+            MemberItem.status.is_in(*sorted(self.allowed)),
+            on_fail=self._why,
+        )
+
+
+def guard_status(uow: UnitOfWork, member_id: str, allowed: frozenset[str]) -> None:
+    """Repeat a status check inside the transaction (guard twice, STYLE.md 6)."""
+    uow.shared(("status", member_id), lambda: _StatusGuard(member_id)).require(allowed)
+
+
+def guard_active(uow: UnitOfWork, member_id: str) -> None:
+    """A freeze (or a close) that lands while a spend is in flight stops it."""
+    guard_status(uow, member_id, frozenset({MemberStatus.ACTIVE.value}))
 
 
 def wallet_entries(c: Container, member_id: str, limit: int, cursor: str | None) -> Page[WalletEntryItem]:
@@ -310,6 +350,7 @@ def exchange(c: Container, member_id: str, points: int, key: str | None) -> dict
         if window is None:
             raise ExchangeClosed()
         uow = c.uow()
+        guard_active(uow, member_id)
         exchange_id = str(ULID())
         if window.max_points_per_member is not None:
             cap_key = (balance_pk(member_id), f"CAP#exchange#{window.window_id}")
@@ -401,6 +442,7 @@ def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str |
         if (int(used.used) if used else 0) + amount_fen > rules.daily_withdrawal_limit_fen:
             raise DailyWithdrawalLimit(limit_fen=rules.daily_withdrawal_limit_fen)
         uow = c.uow()
+        guard_active(uow, member_id)
         kyc_approved_condition(uow, member_id)
         uow.update(
             CapItem(pk=cap_key[0], sk=cap_key[1]),

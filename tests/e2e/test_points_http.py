@@ -72,6 +72,7 @@ def test_registration_earns_50_and_the_days_first_session_10_once(client, stack)
     assert points_of(client, member) == {
         "available": WELCOME,
         "pending": 0,
+        "held": 0,
         "lifetime": WELCOME,
         "debt": 0,
         "expiring": [{"on": "2027-11-30", "points": WELCOME}],

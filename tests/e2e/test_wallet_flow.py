@@ -157,3 +157,22 @@ def test_draw_charity_and_shop_aibi(client, stack, clock):
     assert client.post(f"/v1/me/charity/{project}", token=member.access_token, json_body={}).status_code == 409
     assert any("Charity project full" in m.text for m in stack.outbox.messages_to("ops"))
     assert reconcile()["ok"]
+
+
+def test_points_held_by_a_checkout_show_in_me(client, stack):
+    member = register(client, stack)
+    earn_points(client, stack, member, 940)  # 1,000 points
+    ops = staff_token(client, stack, "ops")
+    item = client.post(
+        "/v1/admin/mall/items",
+        token=ops,
+        json_body={"name": "黑木耳", "options": [{"points": 300, "cash_fen": 1_000}], "stock": 5},
+    ).json["item_id"]
+    assert (
+        client.post(
+            "/v1/me/mall/orders", token=member.access_token, json_body={"item_id": item, "option_id": "o1"}
+        ).status_code
+        == 201
+    )
+    points = client.get("/v1/me", token=member.access_token).json["points"]
+    assert (points["available"], points["held"]) == (700, 300)

@@ -175,10 +175,14 @@ class UnitOfWork:
         if self.committed:
             raise RuntimeError("a unit of work commits once")
         self._dispatch_events()
-        for value in list(self._shared.values()):
-            flush = getattr(value, "flush", None)
-            if flush is not None:
-                flush(self)
+        flushed: set[Any] = set()
+        while pending := [key for key in self._shared if key not in flushed]:
+            # a flush may share a new object (e.g. a guard on the account it writes)
+            for key in pending:
+                flushed.add(key)
+                flush = getattr(self._shared[key], "flush", None)
+                if flush is not None:
+                    flush(self)
         self.committed = True
         if not self._operations:
             return
