@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -270,3 +271,68 @@ def next_admin_token(client: Client, c: Container) -> str:
     into a fresh TOTP step, both of which refuse a second sign-in straight away."""
     c.clock.advance(seconds=61)  # type: ignore[attr-defined]
     return admin_token(client, c)
+
+
+# --- staff at their desk -------------------------------------------------------------------------
+_ips = itertools.count(1)
+
+
+def fresh_ip(client: Client) -> None:
+    """A new source address, so many sign-ins in one test stay under the per-IP SMS cap."""
+    n = next(_ips)
+    client.source_ip = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
+@dataclass
+class _StaffSession:
+    phone: str
+    secret: str
+    token: str = ""
+    signed_in_at: Any = None
+
+
+@dataclass
+class StaffDesk:
+    """The staff of one test: one account per role (the local admin for ``admin``), signed
+    in again when the clock has moved on (or back) since the last sign-in."""
+
+    client: Client
+    stack: Container
+    fresh_for: timedelta = timedelta(minutes=10)
+    _sessions: dict[str, _StaffSession] = field(default_factory=dict)
+
+    def _session(self, role: str) -> _StaffSession:
+        if role not in self._sessions:
+            if role == "admin":
+                settings = self.stack.settings
+                self._sessions[role] = _StaffSession(settings.local_admin_phone, settings.local_admin_totp_secret)
+            else:
+                phone = new_phone()
+                response = self.client.post(
+                    "/v1/admin/staff", token=self.token("admin"), json_body={"phone": phone, "roles": [role]}
+                )
+                assert response.status_code == 201, response.body
+                self._sessions[role] = _StaffSession(phone, pyotp.parse_uri(response.json["totp_uri"]).secret)
+        return self._sessions[role]
+
+    def sign_in(self, *roles: str) -> None:
+        """Sign in now (each sign-in moves the clock 61 s), so that a test can then move the
+        clock to an exact instant and still hold fresh tokens."""
+        for role in roles:
+            self._session(role).signed_in_at = None
+            self.token(role)
+
+    def token(self, role: str) -> str:
+        session = self._session(role)
+        now = self.stack.now()
+        if session.signed_in_at is None or abs(now - session.signed_in_at) >= self.fresh_for:
+            fresh_ip(self.client)
+            session.token = staff_login(self.client, self.stack, session.phone, session.secret)
+            session.signed_in_at = self.stack.now()
+        return session.token
+
+    def post(self, path: str, role: str, body: dict[str, Any] | None = None, **kwargs: Any) -> HttpResponse:
+        return self.client.post(path, token=self.token(role), json_body=body if body is not None else {}, **kwargs)
+
+    def get(self, path: str, role: str) -> HttpResponse:
+        return self.client.get(path, token=self.token(role))

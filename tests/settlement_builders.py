@@ -5,11 +5,8 @@ what a settlement stored."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pyotp
 
 from chalicelib.adapters.dynamodb.identity import MemberItem
 from chalicelib.adapters.dynamodb.settlement import CarryItem, SettlementLineItem, SettlementRunItem
@@ -17,7 +14,7 @@ from chalicelib.adapters.dynamodb.wallet import WalletItem
 from chalicelib.bootstrap import Container
 from chalicelib.local.gateway import Client
 from chalicelib.service_layer.points_ledger import balance_pk
-from tests.builders import Member, login, new_phone, post_event, register, staff_login
+from tests.builders import Member, StaffDesk, login, post_event, register
 
 # staff access tokens live 15 minutes; sign in again well before that
 SESSION_REFRESH = timedelta(minutes=10)
@@ -31,41 +28,9 @@ def shanghai(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -
     return datetime(year, month, day, hour, minute, tzinfo=UTC) - timedelta(hours=8)
 
 
-@dataclass
-class _Session:
-    phone: str
-    secret: str
-    token: str = ""
-    signed_in_at: datetime | None = None
-
-
-@dataclass
-class Desk:
-    """Staff of one test: one account per role, signed in again when the clock has moved.
-    Unless a test is about roles, the local admin acts (one session to keep fresh)."""
-
-    client: Client
-    stack: Container
-    _staff: dict[str, _Session] = field(default_factory=dict)
-
-    def token(self, role: str) -> str:
-        now = self.stack.now()
-        session = self._staff.get(role)
-        if session is None:
-            if role == "admin":
-                session = _Session(self.stack.settings.local_admin_phone, self.stack.settings.local_admin_totp_secret)
-            else:
-                phone = new_phone()
-                r = self.client.post(
-                    "/v1/admin/staff", token=self.token("admin"), json_body={"phone": phone, "roles": [role]}
-                )
-                assert r.status_code == 201, r.body
-                session = _Session(phone, pyotp.parse_uri(r.json["totp_uri"]).secret)
-            self._staff[role] = session
-        if session.signed_in_at is None or abs(now - session.signed_in_at) > SESSION_REFRESH:
-            session.token = staff_login(self.client, self.stack, session.phone, session.secret)
-            session.signed_in_at = self.stack.now()
-        return session.token
+class Desk(StaffDesk):
+    """Staff of one test (see ``tests.builders.StaffDesk``). Unless a test is about roles,
+    the local admin acts (one session to keep fresh)."""
 
     def job(self, job: str, role: str = "admin", status: int = 200, **body: Any) -> dict[str, Any]:
         r = self.client.post(f"/v1/admin/jobs/{job}", token=self.token(role), json_body=body)

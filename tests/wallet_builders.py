@@ -7,79 +7,35 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import pyotp
+from stdnum.cn import ric
 
 from chalicelib.bootstrap import Container
 from chalicelib.domain.signing import sign
 from chalicelib.local.gateway import Client, HttpResponse
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import Member, admin_token, login, new_phone, register, staff_login
+from tests.builders import Member, StaffDesk, fresh_ip, login, register
 
 # Re-sign in a little before the 15-minute access tokens run out.
 TOKEN_FRESH = timedelta(minutes=14)
-_ips = itertools.count(1)
 _id_sequence = itertools.count(1)
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def resident_id(sequence: int | None = None) -> str:
     """A valid mainland resident ID (GB 11643 check digit), a new one on each call."""
     number = next(_id_sequence) if sequence is None else sequence
     body = f"11010519491231{number % 1000:03d}"
-    total = sum(int(digit) * weight for digit, weight in zip(body, _WEIGHTS, strict=True))
-    return body + "10X98765432"[total % 11]
+    return body + ric.calc_check_digit(body + "?")  # stdnum reads all but the last character
 
 
-def fresh_ip(client: Client) -> None:
-    """A new source address, so many sign-ups in one test stay under the per-IP SMS cap."""
-    n = next(_ips)
-    client.source_ip = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+class Desk(StaffDesk):
+    """The staff of one test (see ``tests.builders.StaffDesk``)."""
 
-
-@dataclass
-class Desk:
-    """The staff of one test: one account per role, signed in again when needed."""
-
-    client: Client
-    stack: Container
-    _accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
-    _tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-
-    def sign_in(self, *roles: str) -> None:
-        """Sign in now (each sign-in moves the clock 61 s), so that a test can then move
-        the clock to an exact instant and still hold fresh tokens."""
-        for role in roles:
-            self._tokens.pop(role, None)
-            self.token(role)
-
-    def token(self, role: str) -> str:
-        cached = self._tokens.get(role)
-        if cached is not None and self.stack.now() - cached[1] < TOKEN_FRESH:
-            return cached[0]
-        fresh_ip(self.client)
-        if role == "admin":
-            token = admin_token(self.client, self.stack)
-        else:
-            if role not in self._accounts:
-                phone = new_phone()
-                response = self.client.post(
-                    "/v1/admin/staff", token=self.token("admin"), json_body={"phone": phone, "roles": [role]}
-                )
-                assert response.status_code == 201, response.body
-                self._accounts[role] = (phone, pyotp.parse_uri(response.json["totp_uri"]).secret)
-            token = staff_login(self.client, self.stack, *self._accounts[role])
-        self._tokens[role] = (token, self.stack.now())
-        return token
-
-    def post(self, path: str, role: str, body: dict[str, Any] | None = None, **kwargs: Any) -> HttpResponse:
-        return self.client.post(path, token=self.token(role), json_body=body if body is not None else {}, **kwargs)
-
-    def get(self, path: str, role: str) -> HttpResponse:
-        return self.client.get(path, token=self.token(role))
+    def __init__(self, client: Client, stack: Container) -> None:
+        super().__init__(client, stack, fresh_for=TOKEN_FRESH)
 
 
 @dataclass
