@@ -11,7 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import boto3
@@ -36,11 +36,31 @@ class SystemClock:
         return utc_now()
 
 
+class ShiftedClock(SystemClock):
+    """The local stage's business clock: the wall clock moved by an offset that
+    ``POST /v1/dev/clock`` sets, so a person can rehearse a month end or a settlement
+    over HTTP. Never used outside the local stage."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return utc_now() + self._offset
+
+    def move_to(self, instant: datetime) -> datetime:
+        with self._lock:
+            self._offset = instant - utc_now()
+        return self.now()
+
+
 @dataclass
 class Container:
     settings: Settings
     rules: Rules
-    clock: Clock
+    clock: Clock  # business time: days, months, expiry, token lifetimes
+    wall_clock: Clock  # real time, for what a device or a peer measures: TOTP steps, signature windows
     keys: KeyRing
     cipher: FieldCipher
     tokens: AccessTokens
@@ -82,6 +102,7 @@ def bootstrap(
     *,
     rules: Rules | None = None,
     clock: Clock | None = None,
+    wall_clock: Clock | None = None,
     outbox: Outbox | None = None,
     session: Any = None,
 ) -> Container:
@@ -101,6 +122,7 @@ def bootstrap(
         settings=settings,
         rules=rules or DEFAULT_RULES,
         clock=clock or SystemClock(),
+        wall_clock=wall_clock or clock or SystemClock(),
         keys=keys,
         cipher=FieldCipher(session.client("kms"), settings.data_key_id),
         tokens=AccessTokens(keys.token_key, keys.key_version),

@@ -181,8 +181,9 @@ class OtpChallenge:
 
 
 def check_resend(previous: OtpChallenge | None, now: datetime, rules: OtpRules) -> None:
-    """Refuse a new code sooner than ``resend_after_s`` after the last one."""
-    if previous is None:
+    """Refuse a new code sooner than ``resend_after_s`` after the last one. A last code
+    "sent" after now (the local stage's clock was moved back) does not hold anyone up."""
+    if previous is None or previous.sent_at > now:
         return
     wait = (previous.sent_at + timedelta(seconds=rules.resend_after_s) - now).total_seconds()
     if wait > 0:

@@ -20,7 +20,7 @@ def check_signature(call: Call) -> None:
         call.header("x-timestamp"),
         call.header("x-signature"),
         call.request.raw_body or b"",
-        call.c.now(),
+        call.c.wall_clock.now(),  # the peer signs with its real clock
     )
 
 

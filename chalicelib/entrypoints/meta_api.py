@@ -7,6 +7,7 @@ import functools
 from chalice import Blueprint
 
 from ..adapters.messaging import Outbox
+from ..bootstrap import ShiftedClock
 from ..domain import identity
 from ..domain.errors import NotFound
 from . import schemas as s
@@ -44,3 +45,38 @@ def dev_sms(call: Call) -> s.DevSmsList:
         raise NotFound()
     phone = identity.normalize_phone(call.query.phone)
     return s.DevSmsList(messages=[s.DevSms(to=m.to, text=m.text, sent_at=m.sent_at) for m in outbox.messages_to(phone)])
+
+
+def _shifted(call: Call) -> ShiftedClock:
+    if not call.c.settings.is_local or not isinstance(call.c.clock, ShiftedClock):
+        raise NotFound()
+    return call.c.clock
+
+
+@endpoint(
+    dev_api,
+    "/v1/dev/clock",
+    "GET",
+    tag="local stage",
+    access=LOCAL_ONLY,
+    response=s.DevClock,
+    summary="Local stage only: the business clock and the real one",
+)
+def dev_clock(call: Call) -> s.DevClock:
+    clock = _shifted(call)
+    return s.DevClock(now=clock.now(), wall_now=call.c.wall_clock.now())
+
+
+@endpoint(
+    dev_api,
+    "/v1/dev/clock",
+    "POST",
+    tag="local stage",
+    access=LOCAL_ONLY,
+    body=s.DevClockRequest,
+    response=s.DevClock,
+    summary="Local stage only: move business time (a month end, a settlement day)",
+)
+def move_dev_clock(call: Call) -> s.DevClock:
+    clock = _shifted(call)
+    return s.DevClock(now=clock.move_to(call.body.now), wall_now=call.c.wall_clock.now())

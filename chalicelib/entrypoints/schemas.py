@@ -833,3 +833,12 @@ class RedPacketReport(Out):
     granted: int
     already_granted: int
     skipped_not_active: int
+
+
+class DevClockRequest(Body):
+    now: AwareDatetime = Field(description="the business time the local stage should show from now on")
+
+
+class DevClock(Out):
+    now: datetime = Field(description="business time: days, months, expiry, token lifetimes")
+    wall_now: datetime = Field(description="real time: TOTP steps and signature windows")

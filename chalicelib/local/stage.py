@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..adapters.messaging import Outbox
-from ..bootstrap import Clock, Container, bootstrap, install
+from ..bootstrap import Clock, Container, ShiftedClock, SystemClock, bootstrap, install
 from ..config import Settings
 from ..domain.rules import Rules
 from .aws import EmbeddedAws
@@ -25,13 +25,20 @@ def local_environment() -> None:
 
 
 def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[EmbeddedAws, Container]:
-    """Start moto, create the resources, build and install the container, seed the admin."""
+    """Start moto, create the resources, build and install the container, seed the admin.
+
+    Without a ``clock`` (the dev server), business time is the wall clock shifted by
+    ``POST /v1/dev/clock``, while TOTP codes and signature windows keep real time. A test
+    passes its own clock, which then serves both."""
     from ..service_layer.staff import ensure_local_admin
 
     local_environment()
     settings = Settings.from_env()
     aws = EmbeddedAws(settings).start()
-    container = bootstrap(settings, clock=clock, rules=rules, outbox=Outbox(), session=aws.session)
+    wall = None
+    if clock is None:
+        clock, wall = ShiftedClock(), SystemClock()
+    container = bootstrap(settings, clock=clock, wall_clock=wall, rules=rules, outbox=Outbox(), session=aws.session)
     install(container)
     ensure_local_admin(container)
     return aws, container

@@ -103,7 +103,11 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
     send = _should_send(index, purpose)
     code = identity.new_otp_code(c.randbelow, rules.digits)
     if send:
-        resend_guard = OtpItem.pk.does_not_exist() | (OtpItem.sent_at <= now - timedelta(seconds=rules.resend_after_s))
+        resend_guard = (
+            OtpItem.pk.does_not_exist()
+            | (OtpItem.sent_at <= now - timedelta(seconds=rules.resend_after_s))
+            | (OtpItem.sent_at > now)
+        )
         uow.put(
             OtpItem(
                 pk=pk,

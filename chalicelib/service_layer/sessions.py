@@ -363,7 +363,7 @@ def staff_login(c: Container, phone_raw: str, code: str, totp: str) -> StaffSess
     if staff is None or not staff.active:
         raise InvalidCode()
     now = c.now()
-    step = _totp_step(c, staff, totp, now)
+    step = _totp_step(c, staff, totp, c.wall_clock.now())
     uow = c.uow()
     otp.consume(uow, code_item)
     uow.update(
