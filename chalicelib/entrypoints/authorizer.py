@@ -55,7 +55,7 @@ def bearer_token(header: str | None) -> str:
 def bearer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
     c = container()
     try:
-        principal = c.tokens.verify(bearer_token(request.token), c.now())
+        principal = c.tokens.verify(bearer_token(request.token), c.wall_clock.now())
     except InvalidToken:
         raise Unauthorized() from None
     routes = allowed_routes(principal)

@@ -73,7 +73,7 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
     rules = c.rules.otp
     phone = identity.normalize_phone(phone_raw)
     index = phone_index(c, phone)
-    now = c.now()
+    now = c.wall_clock.now()  # codes and their limits are security time
     pk, sk = _otp_key(index, purpose)
     # "a new code no sooner than 60 s after the last" is per number, whatever the purpose
     sent = [item for other in OtpPurpose if (item := OtpItem.get_or_none(*_otp_key(index, other)))]
@@ -129,7 +129,7 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
 
 def spend_try(c: Container, index: str, purpose: OtpPurpose, code: str) -> OtpItem:
     """Spend one try atomically, then compare; the matching item is returned for ``consume``."""
-    now = c.now()
+    now = c.wall_clock.now()
     rules = c.rules.otp
     if len(code) != rules.digits or not code.isascii() or not code.isdigit():
         raise InvalidCode()

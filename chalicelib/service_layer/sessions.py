@@ -102,8 +102,11 @@ def check_referrer_live(uow: UnitOfWork, referrer: MemberItem) -> None:
     )
 
 
-def open_session(uow: UnitOfWork, c: Container, member: MemberItem, now: datetime) -> tuple[str, str]:
-    """A new refresh-token family plus a first access token: ``(access, refresh)``."""
+def open_session(uow: UnitOfWork, c: Container, member: MemberItem) -> tuple[str, str]:
+    """A new refresh-token family plus a first access token: ``(access, refresh)``.
+
+    Token and session lifetimes run on the wall clock (security time), as do codes."""
+    now = c.wall_clock.now()
     family_id = str(ULID())
     refresh = new_refresh_token(family_id)
     _, secret = split_refresh_token(refresh)
@@ -209,7 +212,7 @@ def _create_active(
     otp.consume(uow, code_item)
     if referrer is not None:
         check_referrer_live(uow, referrer)
-    access, refresh = open_session(uow, c, member, now)
+    access, refresh = open_session(uow, c, member)
     _welcome(uow, member, now)
     uow.commit()
     return MemberSession(member_id, access, refresh, member.member_code)
@@ -263,7 +266,7 @@ def _activate(
     uow.update(member, actions, condition=MemberItem.status == MemberStatus.PENDING.value, versioned=True)
     otp.consume(uow, code_item)
     member.member_code = code
-    access, refresh = open_session(uow, c, member, now)
+    access, refresh = open_session(uow, c, member)
     _welcome(uow, member, now, referrer_id=bound_to, use_member_referrer=False)
     uow.commit()
     return MemberSession(member.member_id, access, refresh, code)
@@ -304,7 +307,7 @@ def login(c: Container, phone_raw: str, code: str) -> MemberSession:
         now = c.now()
         uow = c.uow()
         otp.consume(uow, code_item)
-        access, refresh = open_session(uow, c, member, now)
+        access, refresh = open_session(uow, c, member)
         uow.emit(SessionStarted(member.member_id, now, can_earn=member.status == MemberStatus.ACTIVE))
         uow.commit()
         return MemberSession(member.member_id, access, refresh)
@@ -315,7 +318,7 @@ def login(c: Container, phone_raw: str, code: str) -> MemberSession:
 def refresh(c: Container, token: str) -> tuple[str, str]:
     """Rotate a refresh token: ``(access, refresh)``; reuse of a spent one revokes the family."""
     family_id, secret = split_refresh_token(token)
-    now = c.now()
+    now = c.wall_clock.now()
     family = SessionItem.get_or_none(f"SESSION#{family_id}", SessionItem.SK)
     if family is None or family.revoked or family.expires_at <= now:
         raise InvalidToken()
@@ -362,8 +365,8 @@ def staff_login(c: Container, phone_raw: str, code: str, totp: str) -> StaffSess
     staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
     if staff is None or not staff.active:
         raise InvalidCode()
-    now = c.now()
-    step = _totp_step(c, staff, totp, c.wall_clock.now())
+    now = c.wall_clock.now()
+    step = _totp_step(c, staff, totp, now)
     uow = c.uow()
     otp.consume(uow, code_item)
     uow.update(
