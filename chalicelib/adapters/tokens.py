@@ -28,10 +28,6 @@ class Principal:
     kind: str  # "member" | "staff"
     roles: frozenset[str]
 
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == "staff"
-
 
 class AccessTokens:
     def __init__(self, key: bytes, key_version: str) -> None:

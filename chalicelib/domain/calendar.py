@@ -39,10 +39,6 @@ def seconds_until_next_local_day(instant: datetime) -> int:
     return max(1, int((nxt - instant).total_seconds()))
 
 
-def month_key(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def add_months(year: int, month: int, months: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + months
     return index // 12, index % 12 + 1

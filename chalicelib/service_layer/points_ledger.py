@@ -209,10 +209,6 @@ class MemberPoints(VersionedAccount[_Entry]):
         )
 
 
-def entry_total(item: Any) -> int:
-    return int(item.points) + int(item.pending_delta or 0) + int(item.held_delta or 0)
-
-
 def entries_page(c: Container, member_id: str, limit: int, cursor: str | None) -> Any:
     """The member's points statement, newest first."""
     from ..adapters.dynamodb.pagination import query_page
