@@ -26,6 +26,7 @@ from ..domain.errors import ConcurrentUpdate, Conflict, NotFound, RuleViolation
 from ..domain.holds import HoldState, resolve
 from ..domain.points import EntryKind
 from .common import audit, fingerprint, once_per_key, remember
+from .hold_items import close_hold
 from .members import require_member
 from .points_ledger import MemberPoints
 from .wallet import guard_active, require_active
@@ -254,17 +255,7 @@ def resolve_order(
     else:
         ledger.unhold(tuple((str(month), int(points)) for month, points in order.lots or []), ref=order_id)
         uow.update(MallItem(pk=f"MALL#{order.item_id}", sk=MallItem.SK), [MallItem.stock.add(int(order.quantity))])
-    uow.update(
-        order,
-        [
-            MallOrderItem.state.set(target.value),
-            MallOrderItem.resolved_at.set(now),
-            MallOrderItem.gsi3pk.remove(),
-            MallOrderItem.gsi3sk.remove(),
-        ],
-        condition=MallOrderItem.state == HoldState.PENDING.value,
-        on_fail=ConcurrentUpdate(),
-    )
+    close_hold(uow, order, target, now)
 
 
 def member_orders(c: Container, member_id: str, limit: int, cursor: str | None) -> Page[dict[str, Any]]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
 
 from ulid import ULID
 
 from ..adapters.dynamodb.base import shard_of
+from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.points import LotShare, PointsBalanceItem, PointsEntryItem
 from ..adapters.dynamodb.uow import UnitOfWork
 from ..bootstrap import Container
@@ -209,10 +209,8 @@ class MemberPoints(VersionedAccount[_Entry]):
         )
 
 
-def entries_page(c: Container, member_id: str, limit: int, cursor: str | None) -> Any:
+def entries_page(c: Container, member_id: str, limit: int, cursor: str | None) -> Page[PointsEntryItem]:
     """The member's points statement, newest first."""
-    from ..adapters.dynamodb.pagination import query_page
-
     return query_page(
         PointsEntryItem,
         balance_pk(member_id),

@@ -445,14 +445,15 @@ def _finish(
 
 # --- approval and release ------------------------------------------------------------------------------
 def parse_id(identifier: str) -> tuple[str, str]:
+    """``monthly-2026-10`` -> ``("monthly", "2026-10")``; anything else is unknown."""
     kind, _, period = identifier.partition("-")
-    try:
-        months_of(kind, period) if kind in (MONTHLY, QUARTERLY) else None
-    except ValueError:
-        kind = ""
-    if kind not in (MONTHLY, QUARTERLY):
-        raise UnknownSettlement()
-    return kind, period
+    if kind in (MONTHLY, QUARTERLY):
+        try:
+            months_of(kind, period)
+            return kind, period
+        except ValueError:
+            pass
+    raise UnknownSettlement()
 
 
 def run_view(run: SettlementRunItem) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ..domain.holds import HoldState, resolve
 from ..domain.wallet import WalletEntryKind
 from .common import fingerprint, idempotent, remember, retrying
 from .earning import live_member
+from .hold_items import close_hold
 from .wallet import MemberWallet, guard_active, require_active
 
 
@@ -109,17 +110,7 @@ def resolve_payment(uow: UnitOfWork, c: Container, item: ShopPaymentItem, target
         wallet.post(int(item.amount_fen), WalletEntryKind.PAYMENT_CAPTURED, item.order_id)
     else:
         wallet.void(int(item.amount_fen), WalletEntryKind.PAYMENT_VOIDED, item.order_id)
-    uow.update(
-        item,
-        [
-            ShopPaymentItem.state.set(target.value),
-            ShopPaymentItem.resolved_at.set(now),
-            ShopPaymentItem.gsi3pk.remove(),
-            ShopPaymentItem.gsi3sk.remove(),
-        ],
-        condition=ShopPaymentItem.state == HoldState.PENDING.value,
-        on_fail=ConcurrentUpdate(),
-    )
+    close_hold(uow, item, target, now)
 
 
 def settle(c: Container, order_id: str, target: HoldState) -> dict[str, Any]:

@@ -558,27 +558,21 @@ def review_withdrawal(
                 WithdrawalItem.approved_by.set(actor.subject),
                 WithdrawalItem.gsi3pk.set("WITHDRAWALQ#approved"),
             ]
-        elif action == "paid":
-            if before != "approved":
-                raise InvalidState(f"This withdrawal is {before}; it must be approved before it is paid.")
-            resolve(_HOLD_STATE[before], HoldState.POSTED)
-            after = "paid"
-            wallet = MemberWallet.of(uow, c, item.member_id)
-            wallet.post(int(item.amount_fen), WalletEntryKind.WITHDRAWAL_PAID, withdrawal_id)
-            wallet.open_withdrawals -= 1
-            actions += [
-                WithdrawalItem.reference.set(reference),
-                WithdrawalItem.gsi3pk.remove(),
-                WithdrawalItem.gsi3sk.remove(),
-            ]
         else:
-            resolve(_HOLD_STATE[before], HoldState.VOIDED)
-            after = "rejected"
+            # the hold ends: paid out (posted) or returned to the balance (voided)
+            if action == "paid" and before != "approved":
+                raise InvalidState(f"This withdrawal is {before}; it must be approved before it is paid.")
+            paid = action == "paid"
+            resolve(_HOLD_STATE[before], HoldState.POSTED if paid else HoldState.VOIDED)
+            after = "paid" if paid else "rejected"
             wallet = MemberWallet.of(uow, c, item.member_id)
-            wallet.void(int(item.amount_fen), WalletEntryKind.WITHDRAWAL_RETURNED, withdrawal_id)
+            if paid:
+                wallet.post(int(item.amount_fen), WalletEntryKind.WITHDRAWAL_PAID, withdrawal_id)
+            else:
+                wallet.void(int(item.amount_fen), WalletEntryKind.WITHDRAWAL_RETURNED, withdrawal_id)
             wallet.open_withdrawals -= 1
             actions += [
-                WithdrawalItem.reason.set(reason),
+                WithdrawalItem.reference.set(reference) if paid else WithdrawalItem.reason.set(reason),
                 WithdrawalItem.gsi3pk.remove(),
                 WithdrawalItem.gsi3sk.remove(),
             ]
