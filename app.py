@@ -17,4 +17,4 @@ app.api.cors = CORSConfig(
     max_age=600,
 )
 app.register_middleware(contract_middleware, "http")
-register_all(app, local=os.environ.get("STAGE", "local") == "local")
+register_all(app)

@@ -8,6 +8,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+STAGES = ("local", "dev", "prod")
+# what a deployed stage must name explicitly; the local stage has defaults for all of them
+REQUIRED = (
+    "TABLE_NAME",
+    "DATA_KEY_ID",
+    "APP_SECRET_ID",
+    "INTEGRATION_KEYS_SECRET_ID",
+    "OPS_TOPIC_ARN",
+    "PUBLIC_BASE_URL",
+    "SNAPSHOT_BUCKET",
+)
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a stage this code can run in."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -32,9 +48,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Fail closed: no default stage, and a deployed stage names every resource. The
+        local runner and the tests set ``STAGE=local`` themselves (``chalicelib.local``)."""
         env = dict(os.environ if env is None else env)
-        stage = env.get("STAGE", "local")
+        stage = env.get("STAGE", "")
+        if stage not in STAGES:
+            raise ConfigurationError(f"STAGE must be one of {', '.join(STAGES)}, not {stage!r}")
         local = stage == "local"
+        if local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
+            raise ConfigurationError("the local stage (in-memory SMS outbox, seeded admin) never runs on Lambda")
+        missing = [name for name in REQUIRED if not local and not env.get(name)]
+        if missing:
+            raise ConfigurationError(f"stage {stage} needs {', '.join(missing)}")
         return cls(
             stage=stage,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "cn-north-1",
