@@ -1,6 +1,9 @@
 # The two commands the README promises: `make dev` and `make test`.
 # Both create the virtualenv if it is missing and install what is pinned.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.12: the Lambda runtime the bundle targets (python3.12, Amazon Linux 2023), so
+# the tests, the local stage and `chalice package` (which takes the runtime from the
+# interpreter running it) all use the same version.
+PYTHON ?= $(shell command -v python3.12 >/dev/null && python3.12 -c "" 2>/dev/null && command -v python3.12 || ls $$HOME/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | tail -n 1)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -8,6 +11,8 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: dev test install lint infra-lint unit bench clean
 
 $(STAMP): requirements.txt tests/requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on PATH, or set PYTHON=/path/to/python3.12)"; exit 1; }
+	$(BIN)/python -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null || rm -rf $(VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24,<26.3"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
@@ -39,3 +44,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+
