@@ -12,19 +12,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 
 from .adapters.crypto import FieldCipher, KeyRing, SecretsManagerSource, SecretSource
-from .adapters.dynamodb.pagination import Cursors
-from .adapters.dynamodb.uow import EventHandler, UnitOfWork
 from .adapters.messaging import OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
 from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
 from .config import Settings
 from .domain.calendar import utc_now
 from .domain.rules import DEFAULT_RULES, Rules
+
+if TYPE_CHECKING:
+    # PynamoDB is loaded by the first unit of work, not here: the authorizer's function
+    # builds this container but never touches the table
+    from .adapters.dynamodb.pagination import Cursors
+    from .adapters.dynamodb.uow import EventHandler, UnitOfWork
 
 
 class Clock(Protocol):
@@ -74,9 +78,13 @@ class Container:
 
     @property
     def cursors(self) -> Cursors:
+        from .adapters.dynamodb.pagination import Cursors
+
         return Cursors(self.keys.cursor_key)
 
     def uow(self) -> UnitOfWork:
+        from .adapters.dynamodb.uow import UnitOfWork
+
         return UnitOfWork(self.handlers)
 
     def now(self) -> datetime:
