@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 
-from .adapters.crypto import FieldCipher, KeyRing, SecretsManagerSource, SecretSource
+from .adapters.crypto import FieldCipher, KeyRing
 from .adapters.messaging import OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.secrets import SecretsManagerSource, SecretSource
 from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
 from .config import Settings
