@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test install lint infra-lint unit bench clean
+.PHONY: dev test install lint infra-lint unit bench clean routes
 
 $(STAMP): requirements.txt tests/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on PATH, or set PYTHON=/path/to/python3.12)"; exit 1; }
@@ -45,3 +45,6 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
 
+## Write the authorizer's access table from the route declarations (a test says when it is due).
+routes: $(STAMP)
+	STAGE=local $(BIN)/python -m chalicelib.entrypoints.access

@@ -24,6 +24,7 @@ from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
 from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from .access import Access
 from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
@@ -31,36 +32,6 @@ _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 # here also keeps it out of DynamoDB keys, where an over-long key (> 2048 bytes) is a
 # ValidationException, i.e. a 500 (moto does not enforce that limit).
 _PATH_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may call a route: nobody in particular, members, staff with one of ``roles``,
-    or trusted systems signing their requests."""
-
-    kind: str
-    roles: frozenset[str] = frozenset()
-
-    @property
-    def needs_bearer(self) -> bool:
-        return self.kind in ("member", "staff")
-
-    def allows(self, principal: Principal | None) -> bool:
-        if not self.needs_bearer:
-            return True
-        if principal is None or principal.kind != self.kind:
-            return False
-        return not self.roles or bool(self.roles & principal.roles)
-
-
-PUBLIC = Access("public")
-MEMBER = Access("member")
-SIGNED = Access("signed")
-LOCAL_ONLY = Access("local")
-
-
-def staff(*roles: str) -> Access:
-    return Access("staff", frozenset(roles))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from ..adapters.observability import count, flush_metrics, logger
 from ..bootstrap import container
 from ..service_layer import jobs
 from . import schemas as s
+from .access import staff as staff_access
 from .authorizer import bearer
 from .http import Call, endpoint
-from .http import staff as staff_access
 
 jobs_api = Blueprint(__name__)
 schedules = Blueprint(__name__)

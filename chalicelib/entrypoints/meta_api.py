@@ -7,7 +7,8 @@ import functools
 from chalice import Blueprint
 
 from . import schemas as s
-from .http import PUBLIC, Call, endpoint
+from .access import PUBLIC
+from .http import Call, endpoint
 from .openapi import openapi_document
 
 meta_api = Blueprint(__name__)

@@ -11,7 +11,8 @@ from ..bootstrap import ShiftedClock
 from ..domain import identity
 from ..domain.errors import NotFound
 from ..entrypoints import schemas as s
-from ..entrypoints.http import LOCAL_ONLY, Call, endpoint
+from ..entrypoints.access import LOCAL_ONLY
+from ..entrypoints.http import Call, endpoint
 
 dev_api = Blueprint(__name__)
 

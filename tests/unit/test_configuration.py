@@ -55,7 +55,9 @@ def test_the_local_runner_adds_the_local_routes():
         "print(sorted(p for p in app.app.routes if p.startswith('/v1/dev')))"
     )
     env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "cn-north-1"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['/v1/dev/clock', '/v1/dev/sms']"
