@@ -25,6 +25,18 @@ class ConfigurationError(RuntimeError):
     """The environment does not describe a stage this code can run in."""
 
 
+def stage_from_env(env: dict[str, str] | None = None) -> str:
+    """The stage, failing closed: no default, and the local stage never on Lambda. The
+    local runner and the tests set ``STAGE=local`` themselves (``chalicelib.local``)."""
+    env = dict(os.environ if env is None else env)
+    stage = env.get("STAGE", "")
+    if stage not in STAGES:
+        raise ConfigurationError(f"STAGE must be one of {', '.join(STAGES)}, not {stage!r}")
+    if stage == "local" and env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigurationError("the local stage (in-memory SMS outbox, seeded admin) never runs on Lambda")
+    return stage
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -48,15 +60,11 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Fail closed: no default stage, and a deployed stage names every resource. The
-        local runner and the tests set ``STAGE=local`` themselves (``chalicelib.local``)."""
+        """Fail closed: a deployed stage names every resource (some come from the template:
+        infra/api.yaml ``Globals``), so the first container fails with a clear error."""
         env = dict(os.environ if env is None else env)
-        stage = env.get("STAGE", "")
-        if stage not in STAGES:
-            raise ConfigurationError(f"STAGE must be one of {', '.join(STAGES)}, not {stage!r}")
+        stage = stage_from_env(env)
         local = stage == "local"
-        if local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
-            raise ConfigurationError("the local stage (in-memory SMS outbox, seeded admin) never runs on Lambda")
         missing = [name for name in REQUIRED if not local and not env.get(name)]
         if missing:
             raise ConfigurationError(f"stage {stage} needs {', '.join(missing)}")
