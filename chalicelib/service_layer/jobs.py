@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from ..adapters.observability import logger
+from ..adapters.observability import count, logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.calendar import Month, PeriodError, Quarter, local_date, start_of_local_day
@@ -184,7 +184,10 @@ def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
 
 @job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identities")
 def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
-    return reconcile.reconcile()
+    report = reconcile.reconcile()
+    # emitted on every run, 0 included: the alarm also fires when reconcile stops running
+    count("ReconcileMismatches", reconcile.mismatch_count(report))
+    return report
 
 
 @job("settle-monthly", "Small-group share and guidance fees of a month (default: last month)", period="month")
