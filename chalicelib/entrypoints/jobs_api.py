@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Blueprint, Cron
 from chalice.app import CloudWatchEvent
 
-from ..adapters.observability import count, flush_metrics, logger
+from ..adapters.observability import count, flush_metrics, logger, traced
 from ..bootstrap import container
 from ..service_layer import jobs
 from . import schemas as s
@@ -68,7 +68,8 @@ def _scheduled(name: str, cron: Cron) -> Any:
     same name: the packaged template names it ``chalicelib.entrypoints.jobs_api.<name>``."""
 
     def handler(event: CloudWatchEvent) -> dict[str, Any]:
-        report = jobs.run(container(), name, _console_request(event))
+        with traced(f"job {name}", job=name):
+            report = jobs.run(container(), name, _console_request(event))
         logger.info("scheduled job finished", extra={"job": name})
         count(f"Job.{name}")
         flush_metrics()
