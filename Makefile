@@ -7,8 +7,14 @@ PYTHON ?= $(shell command -v python3.12 >/dev/null && python3.12 -c "" 2>/dev/nu
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# checkov pins libraries the app pins differently: it lives in a virtualenv of its own
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+# the stage and region `make package` builds for (and `make test` checks)
+STAGE ?= prod
+REGION ?= cn-north-1
 
-.PHONY: dev test install lint infra-lint unit bench clean routes
+.PHONY: dev test install lint infra-lint unit bench clean routes package package-check
 
 $(STAMP): requirements.txt tests/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on PATH, or set PYTHON=/path/to/python3.12)"; exit 1; }
@@ -18,21 +24,36 @@ $(STAMP): requirements.txt tests/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+$(CHECKOV_STAMP): tests/requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed"; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements-checkov.txt
+	touch $@
+
 install: $(STAMP)
 
 ## Serve the API on http://127.0.0.1:$${PORT:-8000} over an embedded in-memory DynamoDB (moto).
 dev: $(STAMP)
 	$(BIN)/python -m chalicelib.local
 
-## Install, lint, validate the infra template and run the whole suite.
-test: $(STAMP) lint infra-lint
+## Install, lint, package for Lambda, check the bundle and both templates, run the whole suite.
+test: $(STAMP) lint infra-lint package-check
 	$(BIN)/python -m pytest -n 2
 
-lint: $(STAMP)
-	$(BIN)/ruff check app.py chalicelib tests
+## The Lambda bundle and its template for $(STAGE) in $(REGION): out/$(STAGE)/deployment.zip and sam.yaml.
+package: $(STAMP)
+	$(BIN)/python infra/package.py --stage $(STAGE) --region $(REGION)
 
-infra-lint: $(STAMP)
-	$(BIN)/cfn-lint infra/template.yaml
+## Every handler of the packaged template imported from the bundle alone; the template's promises.
+package-check: package
+	PACKAGE_DIR=out/$(STAGE) $(BIN)/python -m pytest tests/packaging
+
+lint: $(STAMP)
+	$(BIN)/ruff check app.py chalicelib infra tests
+
+infra-lint: $(STAMP) $(CHECKOV_STAMP) package
+	$(BIN)/cfn-lint infra/template.yaml out/$(STAGE)/sam.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f infra/template.yaml -f out/$(STAGE)/sam.yaml
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -41,9 +62,11 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_settlement
 	$(BIN)/python -m tests.benchmarks.bench_points
+	$(MAKE) package
+	$(BIN)/python -m tests.benchmarks.bench_cold_import --package out/$(STAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) out .pytest_cache .hypothesis .ruff_cache
 
 ## Write the authorizer's access table from the route declarations (a test says when it is due).
 routes: $(STAMP)
