@@ -147,9 +147,12 @@ def _query_parameters(spec: RouteSpec, defs: dict[str, Any]) -> list[dict[str, A
 
 def openapi_document(server_url: str) -> dict[str, Any]:
     specs = [spec for spec in ROUTES if _visible(spec)]
-    models = {m for spec in specs for m in (spec.body, spec.response) if m is not None}
+    # bodies as they are read (a field with a default may be left out), answers as they are
+    # written (every field is always there: Out marks fields with defaults required)
+    models = {(m, "validation") for spec in specs if (m := spec.body) is not None}
+    models |= {(m, "serialization") for spec in specs if (m := spec.response) is not None}
     _, top = models_json_schema(
-        [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
+        sorted(models, key=lambda pair: (pair[0].__name__, pair[1])),
         ref_template="#/components/schemas/{model}",
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))

@@ -32,7 +32,9 @@ class Query(BaseModel):
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An answer: every field is always written, so the document marks them all required."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 Phone = Annotated[str, Field(min_length=3, max_length=32, description="Mobile number; CN by default, E.164 accepted")]
