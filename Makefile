@@ -14,7 +14,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 STAGE ?= prod
 REGION ?= cn-north-1
 
-.PHONY: dev test install lint infra-lint unit bench clean routes package package-check
+TS := clients/typescript
+
+.PHONY: dev test install lint infra-lint ts-check unit bench clean routes package package-check
 
 $(STAMP): requirements.txt tests/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed (python3.12 on PATH, or set PYTHON=/path/to/python3.12)"; exit 1; }
@@ -36,8 +38,9 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/python -m chalicelib.local
 
-## Install, lint, package for Lambda, check the bundle and both templates, run the whole suite.
-test: $(STAMP) lint infra-lint package-check
+## Install, lint, package for Lambda, check the bundle and both templates, type-check the
+## TypeScript client generated from the contract, run the whole suite.
+test: $(STAMP) lint infra-lint ts-check package-check
 	$(BIN)/python -m pytest -n 2
 
 ## The Lambda bundle and its template for $(STAGE) in $(REGION): out/$(STAGE)/deployment.zip and sam.yaml.
@@ -49,11 +52,23 @@ package-check: package
 	PACKAGE_DIR=out/$(STAGE) $(BIN)/python -m pytest tests/packaging
 
 lint: $(STAMP)
-	$(BIN)/ruff check app.py chalicelib infra tests
+	$(BIN)/ruff check app.py chalicelib infra tests clients
 
 infra-lint: $(STAMP) $(CHECKOV_STAMP) package
 	$(BIN)/cfn-lint infra/template.yaml out/$(STAGE)/sam.yaml
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f infra/template.yaml -f out/$(STAGE)/sam.yaml
+
+## The OpenAPI document (built in process), TypeScript types generated from it, and
+## `tsc --strict` over them and a hand-written client (clients/typescript/example.ts).
+ts-check: $(STAMP) $(TS)/node_modules/.package-lock.json
+	STAGE=local $(BIN)/python $(TS)/write_openapi.py $(TS)/openapi.json
+	cd $(TS) && node_modules/.bin/openapi-typescript openapi.json --default-non-nullable false -o api.d.ts
+	cd $(TS) && node_modules/.bin/tsc -p tsconfig.json --strict --noEmit
+
+# npm ci only when node_modules is missing or the lock file changed
+$(TS)/node_modules/.package-lock.json: $(TS)/package-lock.json
+	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -66,7 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_cold_import --package out/$(STAGE)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) out .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) out .pytest_cache .hypothesis .ruff_cache $(TS)/node_modules $(TS)/openapi.json $(TS)/api.d.ts
 
 ## Write the authorizer's access table from the route declarations (a test says when it is due).
 routes: $(STAMP)

@@ -3,7 +3,9 @@
 Runs ``chalice package`` with the stage's environment (the app refuses to import without
 a known ``STAGE``, and the CORS origin of the preflight answers is read at packaging),
 merges ``infra/api.yaml``, and fails where Chalice only warns: a dependency it could not
-package for the Lambda runtime would otherwise be missing from the bundle.
+package for the Lambda runtime would otherwise be missing from the bundle. The template's
+``CorsAllowOrigin`` defaults to the stage's origin, so the gateway's own answers carry the
+same origin as the app's without a deploy parameter to get wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +54,10 @@ def main() -> int:
     if "Could not install dependencies" in result.stdout + result.stderr:
         print("package: Chalice could not package a dependency for the Lambda runtime (above)", file=sys.stderr)
         return 1
+    template_path = out / "sam.yaml"
+    template = yaml.safe_load(template_path.read_text(encoding="utf-8"))
+    template["Parameters"]["CorsAllowOrigin"]["Default"] = env["CORS_ALLOW_ORIGIN"]
+    template_path.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     print(f"package: {out / 'deployment.zip'} and {out / 'sam.yaml'} (stage {args.stage}, {args.region})")
     return 0
 

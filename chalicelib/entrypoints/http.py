@@ -48,6 +48,7 @@ class RouteSpec:
     errors: tuple[type[DomainError], ...]
     idempotent: bool
     produces: tuple[str, ...] = ("application/json",)  # media types of the success answer
+    invalid_body: type[DomainError] = InvalidRequest  # the error of a body that does not fit ``body``
 
 
 ROUTES: list[RouteSpec] = []
@@ -57,6 +58,15 @@ class InvalidJson(InvalidRequest):
     """The body is not a JSON object of the expected shape."""
 
     code = "invalid_request"
+
+
+def accepts_empty_body(model: type[pydantic.BaseModel]) -> bool:
+    """Whether a request without a body passes ``model`` (an empty body is read as ``{}``)."""
+    try:
+        model.model_validate_json(b"{}")
+    except pydantic.ValidationError:
+        return False
+    return True
 
 
 @dataclass
@@ -116,7 +126,7 @@ def _parse_body(
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
     try:
-        return model.model_validate_json(raw or b"{}")
+        return model.model_validate_json(raw or b"{}")  # as accepts_empty_body reads it
     except pydantic.ValidationError as exc:
         message, problems = _validation_message(exc)
         if any(error["type"] == "json_invalid" for error in exc.errors()):
@@ -169,7 +179,9 @@ def endpoint(
     (signature checks must see the exact bytes). ``invalid_body`` is the error for JSON
     that does not fit ``body`` (a route whose body has its own contract error)."""
     media = (produces,) if isinstance(produces, str) else produces
-    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, media)
+    spec = RouteSpec(
+        path, method, summary, access, tag, status, body, query, response, errors, idempotent, media, invalid_body
+    )
     ROUTES.append(spec)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,6 +6,7 @@ from chalice import Chalice
 
 from .admin_api import admin_api
 from .authorizer import auth
+from .docs_api import docs_api
 from .events_api import events_api
 from .identity_api import identity_api
 from .jobs_api import jobs_api, schedules
@@ -20,6 +21,7 @@ def register_all(app: Chalice) -> None:
     blueprints = (
         auth,
         meta_api,
+        docs_api,
         identity_api,
         member_api,
         wallet_api,

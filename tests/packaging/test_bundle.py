@@ -256,3 +256,11 @@ def test_on_lambda_the_api_traces_every_aws_call_and_the_authorizer_loads_no_tra
         import_in_isolation(bundle, bearer["Handler"], {**environment(template, bearer), **lambda_env}).stdout
     )
     assert not {m for m in modules if m.startswith("aws_xray_sdk")}
+
+
+def test_the_gateways_own_answers_default_to_the_stages_cors_origin(template):
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    stage = functions(template)["APIHandler"]["Environment"]["Variables"]["STAGE"]
+
+    expected = config["stages"][stage]["environment_variables"]["CORS_ALLOW_ORIGIN"]
+    assert template["Parameters"]["CorsAllowOrigin"]["Default"] == expected
