@@ -19,7 +19,9 @@ import hmac
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,19 +38,25 @@ class SecretSource(Protocol):
 
 
 class SecretsManagerSource:
-    """Reads JSON secrets from Secrets Manager, once per secret per process."""
+    """Reads JSON secrets from Secrets Manager, again once a copy is ``max_age_s`` old:
+    a secret added or removed during a key rotation takes effect in every warm Lambda
+    within that time, not only in new ones."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, max_age_s: float = 300.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._client = client
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._max_age_s = max_age_s
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def get_json(self, secret_id: str) -> dict[str, Any]:
         with self._lock:
-            if secret_id not in self._cache:
+            cached = self._cache.get(secret_id)
+            if cached is None or self._monotonic() - cached[0] >= self._max_age_s:
                 raw = self._client.get_secret_value(SecretId=secret_id)["SecretString"]
-                self._cache[secret_id] = json.loads(raw)
-            return self._cache[secret_id]
+                cached = (self._monotonic(), json.loads(raw))
+                self._cache[secret_id] = cached
+            return cached[1]
 
 
 def _derive(master: bytes, purpose: str) -> bytes:
