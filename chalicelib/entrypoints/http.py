@@ -24,6 +24,7 @@ from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
 from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from ..domain.signing import IntegrationKey
 from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
@@ -36,10 +37,11 @@ _PATH_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 @dataclass(frozen=True)
 class Access:
     """Who may call a route: nobody in particular, members, staff with one of ``roles``,
-    or trusted systems signing their requests."""
+    or trusted systems signing their requests with a key granted ``scope``."""
 
     kind: str
     roles: frozenset[str] = frozenset()
+    scope: str | None = None
 
     @property
     def needs_bearer(self) -> bool:
@@ -55,12 +57,17 @@ class Access:
 
 PUBLIC = Access("public")
 MEMBER = Access("member")
-SIGNED = Access("signed")
 LOCAL_ONLY = Access("local")
 
 
 def staff(*roles: str) -> Access:
     return Access("staff", frozenset(roles))
+
+
+def signed(scope: str | None = None) -> Access:
+    """A signed route; without a route ``scope`` the view requires one itself (the events
+    route needs the scope of the event's type, known once the body is parsed)."""
+    return Access("signed", scope=scope)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class Call:
     request: Request
     c: Container
     principal: Principal | None
+    access: Access = PUBLIC
+    integration_key: IntegrationKey | None = None  # the key that signed the request
     body: Any = None
     query: Any = None
     path_params: dict[str, str] = field(default_factory=dict)
@@ -211,7 +220,7 @@ def endpoint(
                     raise Forbidden()
                 if not all(_PATH_VALUE.match(value) for value in path_params.values()):
                     raise NotFound()
-                call = Call(request=request, c=container(), principal=principal, path_params=path_params)
+                call = Call(request=request, c=container(), principal=principal, access=access, path_params=path_params)
                 if verify is not None:
                     verify(call)
                 if body is not None:

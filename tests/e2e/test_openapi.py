@@ -19,6 +19,20 @@ def test_every_registered_route_and_method_is_documented_and_nothing_else(client
     assert documented == registered
 
 
+SHOP_SCOPES = {
+    ("post", "/v1/shop/aibi-payments"): "shop:aibi-payments:hold",
+    ("post", "/v1/shop/aibi-payments/{order_id}/capture"): "shop:aibi-payments:capture",
+    ("post", "/v1/shop/aibi-payments/{order_id}/void"): "shop:aibi-payments:void",
+    ("post", "/v1/shop/aibi-payments/{order_id}/refunds"): "shop:aibi-payments:refund",
+}
+
+
+def test_the_signed_request_scheme_states_its_canonical_request(client):
+    scheme = document(client)["components"]["securitySchemes"]["signature"]
+    for part in ("AIBI-HMAC-SHA256-V1", "method", "path", "query", "X-Timestamp", "X-Integration-Key", "SHA-256"):
+        assert part in scheme["description"], part
+
+
 def test_every_operation_has_a_success_answer_and_protected_ones_their_401_and_403(client):
     doc = document(client)
     for path, operations in doc["paths"].items():
@@ -29,9 +43,12 @@ def test_every_operation_has_a_success_answer_and_protected_ones_their_401_and_4
                 assert operation["security"] == [{"bearer": []}], (method, path)
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
             elif path.startswith(("/v1/events", "/v1/shop/")):
-                # signed by a trusted system: key id, timestamp and HMAC signature headers
-                assert operation["security"] == [{"integrationKey": [], "timestamp": [], "signature": []}]
-                assert "401" in operation["responses"], (method, path)
+                # signed by a trusted system: key id, timestamp and HMAC signature headers; a
+                # shop route names the scope its key needs (an event's depends on its type)
+                scopes = [] if path == "/v1/events" else [SHOP_SCOPES[(method, path)]]
+                assert operation["security"] == [{"integrationKey": [], "timestamp": [], "signature": scopes}]
+                assert "missing_scope" in operation["responses"]["401"]["description"], (method, path)
+                assert operation["description"].startswith("Integration key scope: "), (method, path)
             else:
                 assert operation["security"] == [], (method, path)
             params = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
