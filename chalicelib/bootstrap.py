@@ -24,6 +24,7 @@ from .adapters.tokens import AccessTokens
 from .config import Settings
 from .domain.calendar import utc_now
 from .domain.rules import DEFAULT_RULES, Rules
+from .domain.signing import IntegrationKey, parse_keys
 
 if TYPE_CHECKING:
     # PynamoDB is loaded by the first unit of work, not here: the authorizer's function
@@ -91,8 +92,8 @@ class Container:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def integration_keys(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in self.secrets.get_json(self.settings.integration_keys_secret_id).items()}
+    def integration_keys(self) -> dict[str, IntegrationKey]:
+        return parse_keys(self.secrets.get_json(self.settings.integration_keys_secret_id))
 
     def subscribe(self, event_type: type, handler: EventHandler) -> None:
         self.handlers.setdefault(event_type, []).append(handler)

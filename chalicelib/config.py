@@ -51,8 +51,10 @@ class Settings:
     # local stage only (RULES/API "Local stage"); empty elsewhere
     local_admin_phone: str = ""
     local_admin_totp_secret: str = ""
-    local_integration_key_id: str = ""
+    local_integration_key_id: str = ""  # the shop's key: every scope
     local_integration_secret: str = ""
+    local_game_key_id: str = ""  # the game server's key: only events:challenge.won
+    local_game_secret: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -84,4 +86,6 @@ class Settings:
             ),
             local_integration_key_id=env.get("LOCAL_INTEGRATION_KEY_ID", "local-shop") if local else "",
             local_integration_secret=(env.get("LOCAL_INTEGRATION_SECRET", "local-shop-secret") if local else ""),
+            local_game_key_id=env.get("LOCAL_GAME_KEY_ID", "local-game") if local else "",
+            local_game_secret=(env.get("LOCAL_GAME_SECRET", "local-game-server-secret") if local else ""),
         )

@@ -14,10 +14,9 @@ from typing import Any
 from stdnum.cn import ric
 
 from chalicelib.bootstrap import Container
-from chalicelib.domain.signing import sign
 from chalicelib.local.gateway import Client, HttpResponse
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import Member, StaffDesk, fresh_ip, login, register
+from tests.builders import Member, StaffDesk, fresh_ip, login, post_signed, register
 
 # Re-sign in a little before the 15-minute access tokens run out.
 TOKEN_FRESH = timedelta(minutes=14)
@@ -126,19 +125,9 @@ def open_window(desk: Desk, starts_at: datetime, ends_at: datetime, cap: int | N
 def signed(
     client: Client, stack: Container, path: str, payload: dict[str, Any] | None = None, *, raw: bytes | None = None
 ) -> HttpResponse:
-    """A call from the shop, signed like ``/v1/events`` (HMAC over ``timestamp.body``)."""
+    """A call from the shop, signed like ``/v1/events`` (README "Signed requests")."""
     body = raw if raw is not None else json.dumps(payload if payload is not None else {}).encode()
-    timestamp = str(int(stack.now().timestamp()))
-    return client.post(
-        path,
-        body=body,
-        headers={
-            "content-type": "application/json",
-            "x-integration-key": stack.settings.local_integration_key_id,
-            "x-timestamp": timestamp,
-            "x-signature": sign(stack.settings.local_integration_secret, timestamp, body),
-        },
-    )
+    return post_signed(client, stack, path, body)
 
 
 def error_code(response: HttpResponse) -> str:

@@ -22,10 +22,11 @@ TABLE = Path(__file__).with_name("route_access.json")
 @dataclass(frozen=True)
 class Access:
     """Who may call a route: nobody in particular, members, staff with one of ``roles``,
-    or trusted systems signing their requests."""
+    or trusted systems signing their requests with a key granted ``scope``."""
 
     kind: str
     roles: frozenset[str] = frozenset()
+    scope: str | None = None
 
     @property
     def needs_bearer(self) -> bool:
@@ -41,12 +42,17 @@ class Access:
 
 PUBLIC = Access("public")
 MEMBER = Access("member")
-SIGNED = Access("signed")
 LOCAL_ONLY = Access("local")
 
 
 def staff(*roles: str) -> Access:
     return Access("staff", frozenset(roles))
+
+
+def signed(scope: str | None = None) -> Access:
+    """A signed route; without a route ``scope`` the view requires one itself (the events
+    route needs the scope of the event's type, known once the body is parsed)."""
+    return Access("signed", scope=scope)
 
 
 @dataclass(frozen=True)

@@ -51,12 +51,16 @@ def error_body(code: str, message: str, **extra: Any) -> str:
     return json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":"))
 
 
+# the details an error may show its caller (the rest stay server-side)
+PUBLIC_DETAILS = ("problems", "attempts_left", "available", "scope")
+
+
 def error_response(error: e.DomainError) -> Response:
     status = status_for(error)
     headers = dict(JSON_HEADERS)
     if isinstance(error, e.RateLimited):
         headers["Retry-After"] = str(error.retry_after_s)
-    details = {key: value for key, value in error.details.items() if key in ("problems", "attempts_left", "available")}
+    details = {key: value for key, value in error.details.items() if key in PUBLIC_DETAILS}
     return Response(body=error_body(error.code, error.message, **details), status_code=status, headers=headers)
 
 

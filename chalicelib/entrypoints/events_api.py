@@ -5,24 +5,14 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..domain import errors as e
-from ..domain.signing import InvalidSignature, verify
+from ..domain.signing import InvalidSignature, MissingScope, event_scope
 from ..service_layer import earning, events
 from . import schemas as s
-from .access import SIGNED
+from .access import signed
 from .http import Call, endpoint
+from .signatures import check_signature
 
 events_api = Blueprint(__name__)
-
-
-def check_signature(call: Call) -> None:
-    verify(
-        call.c.integration_keys(),
-        call.header("x-integration-key"),
-        call.header("x-timestamp"),
-        call.header("x-signature"),
-        call.request.raw_body or b"",
-        call.c.wall_clock.now(),  # the peer signs with its real clock
-    )
 
 
 @endpoint(
@@ -30,14 +20,15 @@ def check_signature(call: Call) -> None:
     "/v1/events",
     "POST",
     tag="events",
-    access=SIGNED,
+    access=signed(),
     status=202,
     body=s.SignedEvent,
     response=s.EventAccepted,
     verify=check_signature,
-    summary="Receive a signed event (HMAC-SHA256 over timestamp.body; idempotent by event_id)",
+    summary="Receive a signed event (scope events:<type>; idempotent by event_id per key)",
     errors=(
         InvalidSignature,
+        MissingScope,
         events.EventIdReused,
         earning.UnknownMember,
         earning.OccurredAtOutOfRange,
@@ -50,6 +41,8 @@ def check_signature(call: Call) -> None:
 )
 def receive(call: Call) -> s.EventAccepted:
     event = call.body.root
+    assert call.integration_key is not None
+    call.integration_key.require(event_scope(event.type))
     incoming = earning.IncomingEvent(
         event_id=event.event_id,
         type=event.type,
@@ -57,4 +50,4 @@ def receive(call: Call) -> s.EventAccepted:
         occurred_at=event.occurred_at,
         data=event.data.model_dump(),
     )
-    return s.EventAccepted(status=events.receive(call.c, incoming))
+    return s.EventAccepted(status=events.receive(call.c, call.integration_key.key_id, incoming))

@@ -24,7 +24,8 @@ from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
 from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
-from .access import Access
+from ..domain.signing import IntegrationKey
+from .access import PUBLIC, Access
 from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
@@ -76,6 +77,8 @@ class Call:
     request: Request
     c: Container
     principal: Principal | None
+    access: Access = PUBLIC
+    integration_key: IntegrationKey | None = None  # the key that signed the request
     body: Any = None
     query: Any = None
     path_params: dict[str, str] = field(default_factory=dict)
@@ -194,7 +197,7 @@ def endpoint(
                     raise Forbidden()
                 if not all(_PATH_VALUE.match(value) for value in path_params.values()):
                     raise NotFound()
-                call = Call(request=request, c=container(), principal=principal, path_params=path_params)
+                call = Call(request=request, c=container(), principal=principal, access=access, path_params=path_params)
                 if verify is not None:
                     verify(call)
                 if body is not None:

@@ -120,11 +120,25 @@ def _error_response(status: int, codes: set[str]) -> dict[str, Any]:
     }
 
 
+SIGNATURE_DESCRIPTION = (
+    "hex HMAC-SHA256(secret, canonical request), the canonical request being these lines joined by "
+    "'\\n' (no final newline): 'AIBI-HMAC-SHA256-V1'; the method in upper case; the API path from "
+    "'/v1/' (without a stage or base path), each segment percent-decoded then percent-encoded keeping "
+    "A-Z a-z 0-9 - . _ ~; the query as name=value pairs encoded the same way, sorted, joined by '&' "
+    "(empty line without a query); X-Timestamp (unix seconds, at most 300 s off); X-Integration-Key; "
+    "the hex SHA-256 of the raw body. Either of a key's two secrets verifies during a rotation. "
+    "A bad, stale or unknown signature is 401 invalid_signature; a key without the route's scope "
+    "(or the event type's, events:<type>) is 401 missing_scope."
+)
+
+
 def _security(spec: RouteSpec) -> list[dict[str, list[str]]]:
     if spec.access.needs_bearer:
         return [{"bearer": []}]
     if spec.access.kind == "signed":
-        return [{"integrationKey": [], "timestamp": [], "signature": []}]
+        # OpenAPI 3.1 lets a non-OAuth scheme list the roles it requires: here the key's scope
+        scopes = [spec.access.scope] if spec.access.scope else []
+        return [{"integrationKey": [], "timestamp": [], "signature": scopes}]
     return []
 
 
@@ -169,6 +183,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         }
         if spec.access.kind == "staff" and spec.access.roles:
             operation["description"] = "Staff roles: " + ", ".join(sorted(spec.access.roles))
+        if spec.access.kind == "signed":
+            needed = spec.access.scope or "events:<type> for the event's type"
+            operation["description"] = f"Integration key scope: {needed}"
         if spec.idempotent:
             operation["parameters"].append(
                 {
@@ -217,7 +234,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "type": "apiKey",
                     "in": "header",
                     "name": "X-Signature",
-                    "description": "hex HMAC-SHA256(secret, timestamp + '.' + raw body)",
+                    "description": SIGNATURE_DESCRIPTION,
                 },
             },
         },

@@ -1,4 +1,5 @@
-"""Aibi payments at the shop: signed service calls (same signature as ``/v1/events``).
+"""Aibi payments at the shop: signed service calls (same signature as ``/v1/events``),
+each route with its own scope.
 
 - ``POST /v1/shop/aibi-payments`` holds the amount for an order (idempotent by order id);
 - ``.../{order_id}/capture`` and ``.../{order_id}/void`` resolve the hold;
@@ -12,28 +13,31 @@ import functools
 from chalice import Blueprint, Response
 
 from ..domain import errors as e
+from ..domain import signing
 from ..domain import wallet as w
 from ..domain.holds import HoldError, HoldState
-from ..domain.signing import InvalidSignature
+from ..domain.signing import InvalidSignature, MissingScope
 from ..service_layer import earning, shop_payments
 from . import schemas as s
-from .access import SIGNED
-from .events_api import check_signature
+from .access import signed
 from .http import Call, endpoint
+from .signatures import check_signature
 
 shop_api = Blueprint(__name__)
-route = functools.partial(endpoint, shop_api, tag="shop", access=SIGNED, verify=check_signature)
+route = functools.partial(endpoint, shop_api, tag="shop", verify=check_signature)
 
 
 @route(
     "/v1/shop/aibi-payments",
     "POST",
+    access=signed(signing.SHOP_HOLD),
     status=201,
     body=s.AibiHoldRequest,
     response=s.AibiPayment,
     summary="Hold aibi for a shop order (30 minutes); the same request again returns the same hold",
     errors=(
         InvalidSignature,
+        MissingScope,
         earning.UnknownMember,
         w.InsufficientBalance,
         shop_payments.PaymentMismatch,
@@ -50,9 +54,10 @@ def hold(call: Call) -> Response:
 @route(
     "/v1/shop/aibi-payments/{order_id}/capture",
     "POST",
+    access=signed(signing.SHOP_CAPTURE),
     response=s.AibiPayment,
     summary="Capture a held aibi payment (the order is paid)",
-    errors=(InvalidSignature, shop_payments.PaymentNotFound, HoldError),
+    errors=(InvalidSignature, MissingScope, shop_payments.PaymentNotFound, HoldError),
 )
 def capture(call: Call, order_id: str) -> s.AibiPayment:
     return s.AibiPayment(**shop_payments.settle(call.c, order_id, HoldState.POSTED))
@@ -61,9 +66,10 @@ def capture(call: Call, order_id: str) -> s.AibiPayment:
 @route(
     "/v1/shop/aibi-payments/{order_id}/void",
     "POST",
+    access=signed(signing.SHOP_VOID),
     response=s.AibiPayment,
     summary="Void a held aibi payment (the order was not paid); the aibi returns",
-    errors=(InvalidSignature, shop_payments.PaymentNotFound, HoldError),
+    errors=(InvalidSignature, MissingScope, shop_payments.PaymentNotFound, HoldError),
 )
 def void(call: Call, order_id: str) -> s.AibiPayment:
     return s.AibiPayment(**shop_payments.settle(call.c, order_id, HoldState.VOIDED))
@@ -72,11 +78,18 @@ def void(call: Call, order_id: str) -> s.AibiPayment:
 @route(
     "/v1/shop/aibi-payments/{order_id}/refunds",
     "POST",
+    access=signed(signing.SHOP_REFUND),
     status=201,
     body=s.AibiRefundRequest,
     response=s.AibiPayment,
     summary="Refund aibi of a captured payment; idempotent by refund_id",
-    errors=(InvalidSignature, shop_payments.PaymentNotFound, shop_payments.RefundExceedsCaptured, e.Conflict),
+    errors=(
+        InvalidSignature,
+        MissingScope,
+        shop_payments.PaymentNotFound,
+        shop_payments.RefundExceedsCaptured,
+        e.Conflict,
+    ),
 )
 def refund(call: Call, order_id: str) -> s.AibiPayment:
     b = call.body

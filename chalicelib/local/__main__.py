@@ -21,7 +21,9 @@ def main() -> int:
     print(
         f"member-points local stage on http://127.0.0.1:{port}  (in-memory DynamoDB; data is lost on exit)\n"
         f"  staff admin: phone {settings.local_admin_phone}, TOTP secret {settings.local_admin_totp_secret}\n"
-        f"  signed events: key id {settings.local_integration_key_id}, secret {settings.local_integration_secret}\n"
+        f"  signed requests: key id {settings.local_integration_key_id}, secret {settings.local_integration_secret}"
+        f" (every scope); key id {settings.local_game_key_id}, secret {settings.local_game_secret}"
+        " (events:challenge.won only)\n"
         f"  SMS outbox: GET /v1/dev/sms?phone=<E.164>   OpenAPI: GET /v1/openapi.json\n"
         f"  API reference: http://127.0.0.1:{port}/v1/docs",
         flush=True,

@@ -156,7 +156,7 @@ class EmbeddedAws:
 
     settings: Settings
     _mock: Any = None
-    integration_keys: dict[str, str] | None = None
+    integration_keys: dict[str, dict[str, list[str]]] | None = None
 
     def start(self) -> EmbeddedAws:
         fake_credentials(self.settings.region)
@@ -196,7 +196,15 @@ class EmbeddedAws:
         )
         keys = {}
         if self.settings.local_integration_key_id:
-            keys[self.settings.local_integration_key_id] = self.settings.local_integration_secret
+            keys[self.settings.local_integration_key_id] = {
+                "secrets": [self.settings.local_integration_secret],
+                "scopes": ["events:*", "shop:*"],
+            }
+        if self.settings.local_game_key_id:
+            keys[self.settings.local_game_key_id] = {
+                "secrets": [self.settings.local_game_secret],
+                "scopes": ["events:challenge.won"],
+            }
         self.integration_keys = keys
         sm.create_secret(Name=self.settings.integration_keys_secret_id, SecretString=json.dumps(keys))
         self.client("s3").create_bucket(

@@ -1,8 +1,10 @@
-"""Receiving signed events: verified, deduplicated by ``event_id``, applied atomically.
+"""Receiving signed events: verified, deduplicated by (key id, ``event_id``), applied atomically.
 
 The whole effect of an event (points, pending points, order, consumption, caps, the
 event's idempotency record) is one transaction: a retry of the same event returns
 ``duplicate`` and writes nothing; the same ``event_id`` with another body is refused.
+Event ids are the integrator's own, so each key has its own namespace of them: the game
+server's ``e-1`` is not the shop's ``e-1``.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def apply_event(uow: UnitOfWork, c: Container, event: IncomingEvent) -> None:
     HANDLERS[event.type](uow, c, live_member(event.member_id), event)
 
 
-def receive(c: Container, event: IncomingEvent) -> str:
-    """``"accepted"`` the first time, ``"duplicate"`` for a retry."""
+def receive(c: Container, key_id: str, event: IncomingEvent) -> str:
+    """``"accepted"`` the first time ``key_id`` sends this event, ``"duplicate"`` for a retry."""
+    scope = f"event#{key_id}"  # key ids have no "#" (domain.signing), so this cannot collide
     print_ = fingerprint(
         {
             "type": event.type,
@@ -65,12 +68,12 @@ def receive(c: Container, event: IncomingEvent) -> str:
         check_occurred_at(c, event.occurred_at)
         uow = c.uow()
         apply_event(uow, c, event)
-        remember(uow, c, "event", event.event_id, print_, {"status": "accepted"})
+        remember(uow, c, scope, event.event_id, print_, {"status": "accepted"})
         uow.commit()
         return {"status": "accepted"}
 
     outcome, replayed = idempotent(
-        "event", event.event_id, print_, attempt, reused=EventIdReused, attempts=LEDGER_ATTEMPTS
+        scope, event.event_id, print_, attempt, reused=EventIdReused, attempts=LEDGER_ATTEMPTS
     )
     count("EventsDuplicate" if replayed else "EventsAccepted")
     return "duplicate" if replayed else outcome["status"]

@@ -318,10 +318,9 @@ def print_paths(rows: list[tuple[str, dict[str, Any], str]]) -> None:
 # --- part 2: throughput on the local HTTP server --------------------------------------------------------------
 def throughput(requests: int, threads: int, members: int) -> dict[str, Any]:
     from app import app
-    from chalicelib.domain.signing import sign
     from chalicelib.local.gateway import Client, local_server
     from chalicelib.service_layer.reconcile import reconcile_points
-    from tests.builders import register
+    from tests.builders import register, signed_headers
     from tests.conftest import MutableClock
 
     clock = MutableClock(datetime.now(UTC))
@@ -338,7 +337,6 @@ def throughput(requests: int, threads: int, members: int) -> dict[str, Any]:
     serving = threading.Thread(target=server.server.serve_forever, name="bench-server", daemon=True)
     serving.start()
 
-    key_id, secret = c.settings.local_integration_key_id, c.settings.local_integration_secret
     kinds = [
         ("challenge.won", lambda n: {}),
         ("content.posted", lambda n: {"kind": "post"}),
@@ -369,13 +367,7 @@ def throughput(requests: int, threads: int, members: int) -> dict[str, Any]:
                     "data": data(number),
                 }
             ).encode()
-            timestamp = str(int(c.now().timestamp()))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Integration-Key": key_id,
-                "X-Timestamp": timestamp,
-                "X-Signature": sign(secret, timestamp, body),
-            }
+            headers = signed_headers(c, "POST", "/v1/events", body)
             started = time.perf_counter()
             connection.request("POST", "/v1/events", body=body, headers=headers)
             response = connection.getresponse()

@@ -1,9 +1,6 @@
 """The local stage's business clock can be moved over HTTP (local stage only), so a person
 can rehearse a settlement on `make dev`; TOTP codes and event signatures keep real time."""
 
-import hashlib
-import hmac
-import json
 import re
 import time
 
@@ -13,7 +10,7 @@ import pytest
 from chalicelib.bootstrap import install
 from chalicelib.local import stage
 from chalicelib.local.gateway import Client
-from tests.builders import new_phone
+from tests.builders import new_phone, post_event
 
 
 @pytest.fixture
@@ -54,30 +51,6 @@ def admin(client, c, step_ahead=0):
     return response.json["access_token"]
 
 
-def signed_event(client, type_, member_id, data, occurred_at):
-    body = json.dumps(
-        {
-            "event_id": f"e-{time.time_ns()}",
-            "type": type_,
-            "member_id": member_id,
-            "occurred_at": occurred_at,
-            "data": data,
-        }
-    ).encode()
-    ts = str(int(time.time()))  # the shop's real clock
-    signature = hmac.new(b"local-shop-secret", ts.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return client.post(
-        "/v1/events",
-        body=body,
-        headers={
-            "content-type": "application/json",
-            "x-integration-key": "local-shop",
-            "x-timestamp": ts,
-            "x-signature": signature,
-        },
-    )
-
-
 def test_a_settlement_rehearsed_on_the_local_stage_by_moving_its_clock(dev):
     client, c = dev
     moved = client.post("/v1/dev/clock", json_body={"now": "2026-10-20T10:00:00+08:00"})
@@ -94,12 +67,13 @@ def test_a_settlement_rehearsed_on_the_local_stage_by_moving_its_clock(dev):
         == 201
     )
     for member, order, fen in ((left, "o-left", 100_000), (right, "o-right", 40_000)):
-        response = signed_event(
+        response = post_event(  # signed with the real clock, as the shop signs
             client,
+            c,
             "order.paid",
             member["member_id"],
             {"order_id": order, "gross_fen": fen, "paid_fen": fen},
-            "2026-10-20T09:00:00+08:00",
+            occurred_at="2026-10-20T09:00:00+08:00",
         )
         assert response.status_code == 202, response.body
 

@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app  # noqa: F401  (registers every route, filling ROUTES)
-from chalicelib.domain.signing import sign
 from chalicelib.entrypoints.http import ROUTES
-from tests.builders import admin_token, register
+from tests.builders import admin_token, register, signed_headers
 
 BODY_ROUTES = sorted(
     {(spec.method, spec.path): spec for spec in ROUTES if spec.body is not None}.values(),
@@ -71,14 +70,7 @@ def test_random_bodies_never_produce_a_5xx(client, stack, spec):
         headers = {"content-type": "application/json"}
         token = member.access_token if spec.access.kind == "member" else admin
         if spec.access.kind == "signed":
-            ts = str(int(stack.now().timestamp()))
-            headers.update(
-                {
-                    "x-integration-key": stack.settings.local_integration_key_id,
-                    "x-timestamp": ts,
-                    "x-signature": sign(stack.settings.local_integration_secret, ts, raw),
-                }
-            )
+            headers = signed_headers(stack, spec.method, path, raw)
             token = None
         response = client.request(
             spec.method, path, body=raw, headers=headers, token=token if spec.access.needs_bearer else None

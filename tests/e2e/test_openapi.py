@@ -9,10 +9,9 @@ import re
 from openapi_spec_validator import validate
 
 from app import app
-from chalicelib.domain.signing import sign
 from chalicelib.entrypoints.errors import status_for
 from chalicelib.entrypoints.http import ROUTES
-from tests.builders import StaffDesk, register
+from tests.builders import StaffDesk, register, signed_headers
 
 
 def document(client) -> dict:
@@ -29,6 +28,20 @@ def test_every_registered_route_and_method_is_documented_and_nothing_else(client
     assert documented == registered
 
 
+SHOP_SCOPES = {
+    ("post", "/v1/shop/aibi-payments"): "shop:aibi-payments:hold",
+    ("post", "/v1/shop/aibi-payments/{order_id}/capture"): "shop:aibi-payments:capture",
+    ("post", "/v1/shop/aibi-payments/{order_id}/void"): "shop:aibi-payments:void",
+    ("post", "/v1/shop/aibi-payments/{order_id}/refunds"): "shop:aibi-payments:refund",
+}
+
+
+def test_the_signed_request_scheme_states_its_canonical_request(client):
+    scheme = document(client)["components"]["securitySchemes"]["signature"]
+    for part in ("AIBI-HMAC-SHA256-V1", "method", "path", "query", "X-Timestamp", "X-Integration-Key", "SHA-256"):
+        assert part in scheme["description"], part
+
+
 def test_every_operation_has_a_success_answer_and_protected_ones_their_401_and_403(client):
     doc = document(client)
     for path, operations in doc["paths"].items():
@@ -39,9 +52,12 @@ def test_every_operation_has_a_success_answer_and_protected_ones_their_401_and_4
                 assert operation["security"] == [{"bearer": []}], (method, path)
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
             elif path.startswith(("/v1/events", "/v1/shop/")):
-                # signed by a trusted system: key id, timestamp and HMAC signature headers
-                assert operation["security"] == [{"integrationKey": [], "timestamp": [], "signature": []}]
-                assert "401" in operation["responses"], (method, path)
+                # signed by a trusted system: key id, timestamp and HMAC signature headers; a
+                # shop route names the scope its key needs (an event's depends on its type)
+                scopes = [] if path == "/v1/events" else [SHOP_SCOPES[(method, path)]]
+                assert operation["security"] == [{"integrationKey": [], "timestamp": [], "signature": scopes}]
+                assert "missing_scope" in operation["responses"]["401"]["description"], (method, path)
+                assert operation["description"].startswith("Integration key scope: "), (method, path)
             else:
                 assert operation["security"] == [], (method, path)
             params = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
@@ -164,12 +180,7 @@ def _empty_body_request(client, stack, desk: StaffDesk, member_token: str, spec)
     elif spec.access.kind == "staff":
         token = desk.token(sorted(spec.access.roles)[0] if spec.access.roles else "admin")
     elif spec.access.kind == "signed":
-        ts = str(int(stack.wall_clock.now().timestamp()))
-        headers |= {
-            "x-integration-key": stack.settings.local_integration_key_id,
-            "x-timestamp": ts,
-            "x-signature": sign(stack.settings.local_integration_secret, ts, b""),
-        }
+        headers |= signed_headers(stack, spec.method, path, b"")
     answer = client.request(spec.method, path, body=b"", headers=headers, token=token)
     return answer.status_code, answer.json if answer.body else {}
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.signing import sign
 from tests.builders import (
     admin_token,
     assert_points_reconcile,
@@ -31,6 +30,7 @@ from tests.builders import (
     refreshed,
     register,
     run_job,
+    signed_headers,
 )
 
 WELCOME = 60  # register 50 + daily login 10
@@ -345,13 +345,8 @@ def test_a_frozen_member_earns_nothing_but_the_order_is_still_recorded(client, s
 
 # --- signatures and validation ------------------------------------------------------------------------------------
 def _signed_headers(stack, body: bytes, *, key: str | None = None, secret: str | None = None, skew_s: int = 0):
-    timestamp = str(int(stack.clock.now().timestamp()) + skew_s)
-    return {
-        "content-type": "application/json",
-        "x-integration-key": key or stack.settings.local_integration_key_id,
-        "x-timestamp": timestamp,
-        "x-signature": sign(secret or stack.settings.local_integration_secret, timestamp, body),
-    }
+    timestamp = int(stack.wall_clock.now().timestamp()) + skew_s
+    return signed_headers(stack, "POST", "/v1/events", body, key_id=key, secret=secret, timestamp=timestamp)
 
 
 def _assert_error(response, status: int, code: str | None = None) -> None:

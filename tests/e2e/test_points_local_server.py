@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from chalicelib.domain.signing import sign
-from tests.builders import assert_points_reconcile, points_of, register
+from tests.builders import assert_points_reconcile, points_of, register, signed_headers
 
 
 @pytest.fixture
@@ -40,13 +39,7 @@ def test_signed_events_over_a_keep_alive_connection_are_applied_once_each(client
                 "data": {"kind": "post"},
             }
         ).encode()
-        timestamp = str(int(stack.clock.now().timestamp()))
-        headers = {
-            "Content-Type": "application/json",
-            "X-Integration-Key": stack.settings.local_integration_key_id,
-            "X-Timestamp": timestamp,
-            "X-Signature": sign(stack.settings.local_integration_secret, timestamp, body),
-        }
+        headers = signed_headers(stack, "POST", "/v1/events", body)
         connection.request("POST", "/v1/events", body=body, headers=headers)
         response = connection.getresponse()
         answer = json.loads(response.read())

@@ -169,9 +169,7 @@ def test_concurrent_requests_each_see_their_own_request(client, stack):
     import json
     import sys
 
-    from chalicelib.domain.signing import sign
-
-    key_id, secret = stack.settings.local_integration_key_id, stack.settings.local_integration_secret
+    from tests.builders import signed_headers
 
     def answered_itself(number: int) -> bool:
         body = json.dumps(
@@ -184,9 +182,7 @@ def test_concurrent_requests_each_see_their_own_request(client, stack):
                 f"field_{number}": 1,
             }
         ).encode()
-        timestamp = str(int(stack.clock.now().timestamp()))
-        headers = {"x-integration-key": key_id, "x-timestamp": timestamp, "x-signature": sign(secret, timestamp, body)}
-        response = client.post("/v1/events", body=body, headers={"content-type": "application/json", **headers})
+        response = client.post("/v1/events", body=body, headers=signed_headers(stack, "POST", "/v1/events", body))
         return response.status_code == 400 and f"field_{number}:" in response.json["error"]["message"]
 
     interval = sys.getswitchinterval()
