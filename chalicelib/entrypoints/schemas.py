@@ -170,6 +170,14 @@ class FriendRequest(Body):
     phone: Phone
 
 
+class Invitation(Out):
+    """The same for every number, registered or not: the friend shows among the
+    referrals once they prove the number."""
+
+    phone: str = Field(description="masked")
+    invited_at: datetime
+
+
 class Referral(Out):
     member_id: str
     phone: str = Field(description="masked")

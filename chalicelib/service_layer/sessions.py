@@ -180,8 +180,10 @@ def new_member_item(
 def register(c: Container, phone_raw: str, code: str, referrer_code: str | None) -> MemberSession:
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    referrer = resolve_referrer(referrer_code) if referrer_code else None
+    # the number first: a member code is looked up only for a caller who proved a number,
+    # so codes cannot be probed without one
     code_item = otp.spend_try(c, index, OtpPurpose.REGISTER, code)
+    referrer = resolve_referrer(referrer_code) if referrer_code else None
 
     def attempt() -> MemberSession:
         link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
@@ -293,10 +295,20 @@ def _welcome(
         uow.emit(ReferralEffective(referrer, member.member_id, now))
 
 
+def prove_number(c: Container, index: str, purpose: OtpPurpose, code: str) -> OtpItem:
+    """Spend a try of a sign-in code without telling how many are left: only a number
+    with an account is sent a code (``otp.send_code``), so a count of tries left would
+    answer "registered" to anyone who types a wrong code for a number."""
+    try:
+        return otp.spend_try(c, index, purpose, code)
+    except InvalidCode:
+        raise InvalidCode() from None
+
+
 def login(c: Container, phone_raw: str, code: str) -> MemberSession:
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    code_item = otp.spend_try(c, index, OtpPurpose.LOGIN, code)
+    code_item = prove_number(c, index, OtpPurpose.LOGIN, code)
 
     def attempt() -> MemberSession:
         link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
@@ -368,7 +380,7 @@ def refresh(c: Container, token: str) -> tuple[str, str]:
 def staff_login(c: Container, phone_raw: str, code: str, totp: str) -> StaffSession:
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    code_item = otp.spend_try(c, index, OtpPurpose.STAFF, code)
+    code_item = prove_number(c, index, OtpPurpose.STAFF, code)
     staff = staff_by_phone(index)
     if staff is None or not staff.active:
         raise InvalidCode()

@@ -80,6 +80,7 @@ def query_page(
     limit: int,
     cursor: str | None,
     range_key_condition: Condition | None = None,
+    filter_condition: Condition | None = None,
     newest_first: bool = False,
     convert: Callable[[Any], T] = lambda item: item,
 ) -> Page[T]:
@@ -92,6 +93,7 @@ def query_page(
     results = source.query(
         hash_key,
         range_key_condition=range_key_condition,
+        filter_condition=filter_condition,
         scan_index_forward=not newest_first,
         limit=limit + 1,
         page_size=limit + 1,
