@@ -247,8 +247,24 @@ class StaffCreated(Out):
 
 
 class StaffRolesRequest(Body):
-    roles: Annotated[list[StaffRoleName], Field(min_length=1, max_length=4)]
+    roles: Annotated[
+        list[StaffRoleName], Field(max_length=4, description="may be empty: signed in, allowed nothing")
+    ]
     reason: Reason
+
+
+class StaffOut(Out):
+    staff_id: str
+    phone: str = Field(description="masked")
+    name: str | None
+    roles: list[str]
+    active: bool
+    created_at: datetime
+
+
+class StaffList(Out):
+    staff: list[StaffOut]
+    next_cursor: str | None
 
 
 class StaffRolesOut(Out):

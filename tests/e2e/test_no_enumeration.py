@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.builders import (
+    admin_token,
     forbid_server_errors,
     invite,
     new_phone,
@@ -99,3 +100,19 @@ def test_the_daily_invitation_limit_counts_registered_numbers_first(client, stac
     assert registered == unregistered
     assert registered[0] == 429
 
+
+def test_staff_sign_in_answers_the_same_after_a_deactivation(client, stack):
+    """A deactivated account's number answers a wrong code like any number (and a right
+    one like a wrong one): deactivation is not visible from outside."""
+    admin = admin_token(client, stack)
+    gone, stranger = new_staff(client, stack, "ops", admin=admin), new_phone()
+    deactivated = client.post(
+        f"/v1/admin/staff/{gone.staff_id}/deactivate", token=admin, json_body={"reason": "left the company"}
+    )
+    assert deactivated.status_code == 200, deactivated.body
+    stack.clock.advance(seconds=61)
+    for phone in (gone.phone, stranger):
+        send_code(client, phone, "staff")
+    bodies = [{"phone": p, "code": "000000", "totp": "000000"} for p in (gone.phone, stranger)]
+    gone_answers, stranger_answers = answers(client, "/v1/staff/login", bodies, tries=2)
+    assert gone_answers == stranger_answers
