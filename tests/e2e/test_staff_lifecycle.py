@@ -234,3 +234,16 @@ def test_a_frozen_member_still_reads(client, stack):
     assert frozen.status_code == 200, frozen.body
     for path in MEMBER_READS:
         assert client.get(path, token=member.access_token).status_code == 200, path
+
+
+# --- the authorizer's cache -------------------------------------------------------------------------------
+def test_the_packaged_authorizer_caches_its_answer_for_the_declared_ttl():
+    """The TTL is set on purpose (README "Security"); revocation does not depend on it."""
+    from chalice.deploy.swagger import CFNSwaggerGenerator
+
+    from app import app
+    from chalicelib.entrypoints.authorizer import CACHE_TTL_S
+
+    document = CFNSwaggerGenerator().generate_swagger(app)
+    authorizer = document["securityDefinitions"]["bearer"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerResultTtlInSeconds"] == CACHE_TTL_S == 300
