@@ -1,9 +1,12 @@
 """Access tokens (signed JWTs, PyJWT) and opaque refresh tokens.
 
 An access token says who the principal is (``sub``), which kind (``member`` or
-``staff``) and which roles; it lives 15 minutes and is checked by the Chalice
-authorizer without a database read. A refresh token is ``<family id>.<secret>``; only a
-hash of the secret is stored, and each use rotates it (see ``service_layer.identity``).
+``staff``) and which roles; it lives 15 minutes. It also names what can revoke it: a
+member's token its session family (``sid``), a staff token the account's session epoch
+(``ver``). The Chalice authorizer checks the signature only; the route handler checks
+the family or the epoch against the table on every request (``service_layer.sessions``).
+A refresh token is ``<family id>.<secret>``; only a hash of the secret is stored, and
+each use rotates it (see ``service_layer.sessions``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ class Principal:
     subject: str
     kind: str  # "member" | "staff"
     roles: frozenset[str]
+    session: str | None = None  # a member's refresh-token family
+    epoch: int = 0  # a staff account's session epoch
+    expires: int = 0  # the access token's ``exp`` (Unix seconds)
 
 
 class AccessTokens:
@@ -44,6 +50,10 @@ class AccessTokens:
             "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
             "jti": secrets.token_hex(8),
         }
+        if principal.kind == "member":
+            claims["sid"] = principal.session
+        else:
+            claims["ver"] = principal.epoch
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM, headers={"kid": self._kid})
 
     def verify(self, token: str, now: datetime) -> Principal:
@@ -71,7 +81,19 @@ class AccessTokens:
         roles = claims.get("roles")
         if kind not in ("member", "staff") or not isinstance(roles, list):
             raise InvalidToken()
-        return Principal(subject=str(claims["sub"]), kind=kind, roles=frozenset(map(str, roles)))
+        session, epoch = claims.get("sid"), claims.get("ver")
+        if kind == "member" and not (isinstance(session, str) and session):
+            raise InvalidToken()
+        if kind == "staff" and not (isinstance(epoch, int) and not isinstance(epoch, bool)):
+            raise InvalidToken()
+        return Principal(
+            subject=str(claims["sub"]),
+            kind=kind,
+            roles=frozenset(map(str, roles)),
+            session=session if kind == "member" else None,
+            epoch=epoch if kind == "staff" else 0,
+            expires=int(claims["exp"]),
+        )
 
 
 def new_refresh_token(family_id: str) -> str:

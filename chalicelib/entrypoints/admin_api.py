@@ -123,13 +123,68 @@ def create_staff(call: Call) -> s.StaffCreated:
     access=ADMIN,
     body=s.StaffRolesRequest,
     response=s.StaffRolesOut,
-    summary="Replace a staff account's roles",
+    summary="Replace a staff account's roles (may be empty); their current tokens are refused at once",
     errors=(e.NotFound, e.Forbidden),
 )
 def set_roles(call: Call, staff_id: str) -> s.StaffRolesOut:
     assert call.principal is not None
     roles = staff.set_staff_roles(call.c, call.principal, staff_id, set(call.body.roles), call.body.reason)
     return s.StaffRolesOut(staff_id=staff_id, roles=sorted(roles))
+
+
+@route(
+    "/v1/admin/staff",
+    "GET",
+    access=ADMIN,
+    query=s.ListQuery,
+    response=s.StaffList,
+    summary="Every staff account, active or not, oldest first; phones masked",
+)
+def list_staff(call: Call) -> s.StaffList:
+    page = staff.list_staff(call.c, call.query.limit, call.query.cursor)
+    return s.StaffList(staff=[_staff_out(view) for view in page.items], next_cursor=page.next_cursor)
+
+
+def _staff_out(view: staff.StaffView) -> s.StaffOut:
+    return s.StaffOut(
+        staff_id=view.staff_id,
+        phone=view.phone,
+        name=view.name,
+        roles=sorted(view.roles),
+        active=view.active,
+        created_at=view.created_at,
+    )
+
+
+def _set_active(call: Call, staff_id: str, active: bool) -> s.StaffOut:
+    assert call.principal is not None
+    return _staff_out(staff.set_staff_active(call.c, call.principal, staff_id, active, call.body.reason))
+
+
+@route(
+    "/v1/admin/staff/{staff_id}/deactivate",
+    "POST",
+    access=ADMIN,
+    body=s.ReasonRequest,
+    response=s.StaffOut,
+    summary="Deactivate a staff account with a reason: no sign-in, current tokens refused at once",
+    errors=(e.NotFound, e.Forbidden, e.InvalidState),
+)
+def deactivate_staff(call: Call, staff_id: str) -> s.StaffOut:
+    return _set_active(call, staff_id, False)
+
+
+@route(
+    "/v1/admin/staff/{staff_id}/reactivate",
+    "POST",
+    access=ADMIN,
+    body=s.ReasonRequest,
+    response=s.StaffOut,
+    summary="Reactivate a staff account with a reason (roles kept; the staff member signs in again)",
+    errors=(e.NotFound, e.Forbidden, e.InvalidState),
+)
+def reactivate_staff(call: Call, staff_id: str) -> s.StaffOut:
+    return _set_active(call, staff_id, True)
 
 
 @route(

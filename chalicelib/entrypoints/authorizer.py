@@ -1,13 +1,22 @@
 """The bearer-token authorizer (a Chalice built-in authorizer).
 
-It verifies the access token and answers with the routes this principal may call,
-computed from the routes' declared access (``http.endpoint``, read from the table in
-``access``, so this function imports none of the routes): a member's token opens
-the member routes, a staff token the staff routes of its roles. API Gateway caches the
-answer per token, which is correct because the policy lists every allowed route, not
-only the one being called. A missing or bad token is a 401 (API Gateway's reaction to
-an authorizer failing with "Unauthorized"); a valid token on a route outside its
-policy is a 403.
+It verifies the access token (signature and lifetime, no database read) and answers
+with the routes this principal may call, computed from the routes' declared access
+(``http.endpoint``, read from the table in ``access``, so this function imports none
+of the routes): a member's token opens the member routes, a staff token the staff
+routes of its roles. A missing or bad token is a 401 (API Gateway's reaction to an
+authorizer failing with "Unauthorized"); a valid token on a route outside its policy is
+a 403.
+
+Revocation is not decided here but in the route handler, on every request
+(``sessions.current_principal``: session family, account status, staff session epoch),
+so the answer can be cached. API Gateway caches it per token for ``CACHE_TTL_S``: the
+policy lists every route the token's roles allow, not only the one being called, so one
+answer serves all of the token's requests. A cached Allow never outlives a role change
+in effect: a role change raises the staff member's session epoch, after which the
+handler refuses every request with the old token (401) whatever the cached policy says;
+the new roles come with a new token, hence a new cache entry. The same handler check
+refuses a token whose ``exp`` has passed while its Allow was still cached.
 """
 
 from __future__ import annotations
@@ -25,6 +34,9 @@ from .access import bearer_routes
 
 auth = Blueprint(__name__)
 _PATH_PARAM = re.compile(r"{\w+}")
+# Seconds API Gateway keeps an answer per token (Chalice's default, made explicit). It only
+# saves authorizer invocations; it does not delay a revocation (see the module docstring).
+CACHE_TTL_S = 300
 
 
 class Unauthorized(Exception):
@@ -52,7 +64,7 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
-@auth.authorizer(name="bearer")
+@auth.authorizer(name="bearer", ttl_seconds=CACHE_TTL_S)
 def bearer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
     c = container()
     try:
@@ -60,7 +72,13 @@ def bearer(request: AuthRequest) -> AuthResponse | dict[str, Any]:
     except InvalidToken:
         raise Unauthorized() from None
     routes = allowed_routes(principal)
-    context = {"kind": principal.kind, "roles": ",".join(sorted(principal.roles))}
+    context = {
+        "kind": principal.kind,
+        "roles": ",".join(sorted(principal.roles)),
+        "session": principal.session or "",
+        "epoch": str(principal.epoch),
+        "expires": str(principal.expires),
+    }
     if not routes:
         # a valid token whose roles open no route yet: refused (403), not unauthenticated
         return deny_all(request, principal, context)

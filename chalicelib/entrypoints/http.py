@@ -1,8 +1,10 @@
 """The one way routes are declared: ``@endpoint(...)``.
 
 It registers the Chalice route (with the bearer authorizer where the route needs a
-principal), parses the body and the query string with pydantic, re-checks the
-principal's kind and roles (defence in depth behind the authorizer), calls the view,
+principal), checks that the principal's token still stands (session family not revoked,
+account not closed or deactivated, staff roles unchanged: one or two GetItems, on every
+request, never cached), parses the body and the query string with pydantic, re-checks
+the principal's kind and current roles, calls the view,
 renders its pydantic result, and turns every failure into the contract's error shape.
 The same declarations feed the authorizer's route policy and the OpenAPI document.
 """
@@ -25,6 +27,7 @@ from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
 from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
 from ..domain.signing import IntegrationKey
+from ..service_layer.sessions import current_principal
 from .access import PUBLIC, Access
 from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
@@ -110,7 +113,18 @@ def principal_of(request: Request) -> Principal | None:
     if not subject or context.get("kind") not in ("member", "staff"):
         return None
     roles = frozenset(filter(None, str(context.get("roles") or "").split(",")))
-    return Principal(subject=subject, kind=context["kind"], roles=roles)
+    try:
+        epoch, expires = int(context.get("epoch") or 0), int(context.get("expires") or 0)
+    except ValueError:
+        return None
+    return Principal(
+        subject=subject,
+        kind=context["kind"],
+        roles=roles,
+        session=str(context.get("session") or "") or None,
+        epoch=epoch,
+        expires=expires,
+    )
 
 
 def _validation_message(exc: pydantic.ValidationError) -> tuple[str, list[dict[str, str]]]:
@@ -192,12 +206,15 @@ def endpoint(
         def handler(**path_params: str) -> Response:
             request = blueprint.current_request
             try:
+                c = container()
                 principal = principal_of(request)
+                if access.needs_bearer and principal is not None:
+                    principal = current_principal(c, principal)
                 if not access.allows(principal):
                     raise Forbidden()
                 if not all(_PATH_VALUE.match(value) for value in path_params.values()):
                     raise NotFound()
-                call = Call(request=request, c=container(), principal=principal, access=access, path_params=path_params)
+                call = Call(request=request, c=c, principal=principal, access=access, path_params=path_params)
                 if verify is not None:
                     verify(call)
                 if body is not None:

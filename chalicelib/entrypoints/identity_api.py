@@ -10,7 +10,8 @@ from ..domain import errors as e
 from ..domain.identity import OtpPurpose
 from ..service_layer import otp, sessions
 from . import schemas as s
-from .access import PUBLIC
+from .access import MEMBER, PUBLIC, staff
+from .authorizer import bearer
 from .http import Call, endpoint
 
 identity_api = Blueprint(__name__)
@@ -88,3 +89,31 @@ def refresh(call: Call) -> s.Refreshed:
 def staff_login(call: Call) -> s.StaffLoggedIn:
     result = sessions.staff_login(call.c, call.body.phone, call.body.code, call.body.totp)
     return s.StaffLoggedIn(access_token=result.access_token, roles=sorted(result.roles))
+
+
+@route(
+    "/v1/auth/logout",
+    "POST",
+    access=MEMBER,
+    authorizer=bearer,
+    status=204,
+    summary="Sign out this device: its refresh token and access tokens are refused from now on",
+    errors=(e.InvalidToken,),
+)
+def logout(call: Call) -> None:
+    assert call.principal is not None
+    sessions.member_logout(call.c, call.principal)
+
+
+@route(
+    "/v1/staff/logout",
+    "POST",
+    access=staff(),
+    authorizer=bearer,
+    status=204,
+    summary="Staff sign-out: every access token of this account is refused from now on (audited)",
+    errors=(e.InvalidToken,),
+)
+def staff_logout(call: Call) -> None:
+    assert call.principal is not None
+    sessions.staff_logout(call.c, call.principal)

@@ -130,11 +130,12 @@ def bind_referrer(call: Call) -> s.Me:
     summary="Register a friend on their behalf (pending until they prove the number)",
     status=201,
     body=s.FriendRequest,
-    response=s.Referral,
-    errors=(e.InvalidPhone, e.PhoneAlreadyRegistered, e.RateLimited),
+    response=s.Invitation,
+    errors=(e.InvalidPhone, e.RateLimited),
 )
-def register_friend(call: Call) -> s.Referral:
-    return referral_out(members.register_friend(call.c, call.member_id, call.body.phone, call.client_ip))
+def register_friend(call: Call) -> s.Invitation:
+    invited = members.register_friend(call.c, call.member_id, call.body.phone, call.client_ip)
+    return s.Invitation(phone=invited.phone, invited_at=invited.invited_at)
 
 
 @route(

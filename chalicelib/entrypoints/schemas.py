@@ -212,6 +212,14 @@ class FriendRequest(Body):
     phone: Phone
 
 
+class Invitation(Out):
+    """The same for every number, registered or not: the friend shows among the
+    referrals once they prove the number."""
+
+    phone: str = Field(description="masked")
+    invited_at: datetime
+
+
 class Referral(Out):
     member_id: str
     phone: str = Field(description="masked")
@@ -281,8 +289,24 @@ class StaffCreated(Out):
 
 
 class StaffRolesRequest(Body):
-    roles: Annotated[list[StaffRoleName], Field(min_length=1, max_length=4)]
+    roles: Annotated[
+        list[StaffRoleName], Field(max_length=4, description="may be empty: signed in, allowed nothing")
+    ]
     reason: Reason
+
+
+class StaffOut(Out):
+    staff_id: str
+    phone: str = Field(description="masked")
+    name: str | None
+    roles: list[str]
+    active: bool
+    created_at: datetime
+
+
+class StaffList(Out):
+    staff: list[StaffOut]
+    next_cursor: str | None
 
 
 class StaffRolesOut(Out):

@@ -5,6 +5,7 @@ Personal data is decrypted only to build the member's own view, and is shown mas
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -277,17 +278,26 @@ class ReferralView:
     bound_via: str | None
 
 
-def register_friend(c: Container, referrer_id: str, phone_raw: str, client_ip: str) -> ReferralView:
-    """A referrer registers a friend, who stays pending until they prove the number."""
+@dataclass(frozen=True)
+class InvitationView:
+    phone: str
+    invited_at: datetime
+
+
+def register_friend(c: Container, referrer_id: str, phone_raw: str, client_ip: str) -> InvitationView:
+    """A referrer registers a friend, who stays pending until they prove the number.
+
+    The answer says nothing about the number until its owner proves it: every invitation
+    counts toward the referrer's daily limit first, and a number that already has an
+    account (active, frozen, pending under another inviter) gets the same answer as a new
+    one, with nothing created. The inviter learns the outcome only when the friend proves
+    the number and appears among their referrals (``list_referrals`` hides pending ones).
+    """
     referrer = require_member(referrer_id)
     require_live(referrer)
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    if PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK) is not None:
-        raise PhoneAlreadyRegistered()
     now = c.now()
-    member_id = str(ULID())
-    member = new_member_item(c, member_id, phone, index, now, MemberStatus.PENDING, referrer, "on_behalf")
     uow = c.uow()
     otp.count_in_window(
         uow,
@@ -296,15 +306,21 @@ def register_friend(c: Container, referrer_id: str, phone_raw: str, client_ip: s
         seconds_until_next_local_day(now),
         now + timedelta(days=2),
     )
-    uow.put(
-        PhoneItem(pk=f"PHONE#{index}", sk=PhoneItem.SK, member_id=member_id),
-        condition=PhoneItem.pk.does_not_exist(),
-        on_fail=PhoneAlreadyRegistered(),
-    )
-    uow.put(member)
-    check_referrer_live(uow, referrer)
     uow.commit()
-    return ReferralView(member_id, identity.mask_phone(phone), member.status, now, member.bound_via)
+    if PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK) is None:
+        member = new_member_item(c, str(ULID()), phone, index, now, MemberStatus.PENDING, referrer, "on_behalf")
+        uow = c.uow()
+        uow.put(
+            PhoneItem(pk=f"PHONE#{index}", sk=PhoneItem.SK, member_id=member.member_id),
+            condition=PhoneItem.pk.does_not_exist(),
+            on_fail=PhoneAlreadyRegistered(),
+        )
+        uow.put(member)
+        check_referrer_live(uow, referrer)
+        # registered in between: the same answer as for any registered number
+        with contextlib.suppress(PhoneAlreadyRegistered):
+            uow.commit()
+    return InvitationView(identity.mask_phone(phone), now)
 
 
 def list_referrals(c: Container, member_id: str, limit: int, cursor: str | None) -> Page[ReferralView]:
@@ -320,12 +336,15 @@ def list_referrals(c: Container, member_id: str, limit: int, cursor: str | None)
             item.bound_via,
         )
 
+    # a friend registered on the member's behalf shows once they prove the number:
+    # listing them before would tell the inviter which invited numbers had no account
     return query_page(
         MemberItem.children,
         f"REFERRER#{member_id}",
         cursors=c.cursors,
         limit=limit,
         cursor=cursor,
+        filter_condition=MemberItem.status != MemberStatus.PENDING.value,
         convert=convert,
     )
 

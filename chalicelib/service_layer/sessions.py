@@ -1,14 +1,18 @@
-"""Registration, sign-in, refresh-token rotation and staff sign-in.
+"""Registration, sign-in, refresh-token rotation, staff sign-in, logout, and the check
+that an access token still stands.
 
 Every sign-in spends a one-time code; registration, activation of a pending friend and
 the welcome events are one transaction. Refresh tokens rotate on every use and a
-spent one presented again revokes its whole family (RULES.md 1).
+spent one presented again revokes its whole family (RULES.md 1). An access token is
+checked against the table on every request (``current_principal``): a member's token
+needs its session family unrevoked and the account not closed, a staff token needs the
+account active and its session epoch unchanged (no role change since it was issued).
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pyotp
@@ -39,7 +43,7 @@ from ..domain.errors import (
 from ..domain.events import MemberRegistered, ReferralEffective, SessionStarted
 from ..domain.identity import MemberStatus, OtpPurpose
 from . import otp
-from .common import retrying
+from .common import audit, retrying
 
 MEMBER_CODE_TRIES = 5
 LIVE_STATUSES = (MemberStatus.ACTIVE.value, MemberStatus.FROZEN.value)
@@ -125,7 +129,9 @@ def open_session(uow: UnitOfWork, c: Container, member: MemberItem) -> tuple[str
         )
     )
     access = c.tokens.issue(
-        Principal(member.member_id, "member", member_roles(member)), now, c.rules.sessions.access_ttl_s
+        Principal(member.member_id, "member", member_roles(member), session=family_id),
+        now,
+        c.rules.sessions.access_ttl_s,
     )
     return access, refresh
 
@@ -174,8 +180,10 @@ def new_member_item(
 def register(c: Container, phone_raw: str, code: str, referrer_code: str | None) -> MemberSession:
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    referrer = resolve_referrer(referrer_code) if referrer_code else None
+    # the number first: a member code is looked up only for a caller who proved a number,
+    # so codes cannot be probed without one
     code_item = otp.spend_try(c, index, OtpPurpose.REGISTER, code)
+    referrer = resolve_referrer(referrer_code) if referrer_code else None
 
     def attempt() -> MemberSession:
         link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
@@ -287,10 +295,20 @@ def _welcome(
         uow.emit(ReferralEffective(referrer, member.member_id, now))
 
 
+def prove_number(c: Container, index: str, purpose: OtpPurpose, code: str) -> OtpItem:
+    """Spend a try of a sign-in code without telling how many are left: only a number
+    with an account is sent a code (``otp.send_code``), so a count of tries left would
+    answer "registered" to anyone who types a wrong code for a number."""
+    try:
+        return otp.spend_try(c, index, purpose, code)
+    except InvalidCode:
+        raise InvalidCode() from None
+
+
 def login(c: Container, phone_raw: str, code: str) -> MemberSession:
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    code_item = otp.spend_try(c, index, OtpPurpose.LOGIN, code)
+    code_item = prove_number(c, index, OtpPurpose.LOGIN, code)
 
     def attempt() -> MemberSession:
         link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
@@ -351,7 +369,9 @@ def refresh(c: Container, token: str) -> tuple[str, str]:
         family.update(actions=[SessionItem.revoked.set(True)])
         raise
     access = c.tokens.issue(
-        Principal(member.member_id, "member", member_roles(member)), now, c.rules.sessions.access_ttl_s
+        Principal(member.member_id, "member", member_roles(member), session=family_id),
+        now,
+        c.rules.sessions.access_ttl_s,
     )
     return access, new_token
 
@@ -360,9 +380,8 @@ def refresh(c: Container, token: str) -> tuple[str, str]:
 def staff_login(c: Container, phone_raw: str, code: str, totp: str) -> StaffSession:
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
-    code_item = otp.spend_try(c, index, OtpPurpose.STAFF, code)
-    link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
-    staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
+    code_item = prove_number(c, index, OtpPurpose.STAFF, code)
+    staff = staff_by_phone(index)
     if staff is None or not staff.active:
         raise InvalidCode()
     now = c.wall_clock.now()
@@ -376,9 +395,18 @@ def staff_login(c: Container, phone_raw: str, code: str, totp: str) -> StaffSess
         on_fail=InvalidTotp(),
     )
     uow.commit()
-    roles = frozenset(staff.roles)
-    access = c.tokens.issue(Principal(staff.staff_id, "staff", roles), now, c.rules.sessions.staff_access_ttl_s)
+    roles = frozenset(staff.roles or ())
+    access = c.tokens.issue(
+        Principal(staff.staff_id, "staff", roles, epoch=staff.session_epoch),
+        now,
+        c.rules.sessions.staff_access_ttl_s,
+    )
     return StaffSession(staff.staff_id, access, roles)
+
+
+def staff_by_phone(index: str) -> StaffItem | None:
+    link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
+    return link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
 
 
 def _totp_step(c: Container, staff: StaffItem, presented: str, now: datetime) -> int:
@@ -390,3 +418,52 @@ def _totp_step(c: Container, staff: StaffItem, presented: str, now: datetime) ->
         if step > staff.last_totp_step and hmac.compare_digest(totp.generate_otp(step), presented):
             return step
     raise InvalidTotp()
+
+
+# --- the token on every request, and logout -----------------------------------------------------------
+def current_principal(c: Container, presented: Principal) -> Principal:
+    """The principal of a verified access token as the table says it is now, or
+    ``InvalidToken``: one GetItem for staff (the account), two for members (the session
+    family and the account). Roles come from the account, so they are never staler than
+    the token says."""
+    if presented.expires <= int(c.wall_clock.now().timestamp()):
+        # API Gateway may serve a cached Allow for a token that has since expired
+        raise InvalidToken("The access token has expired.")
+    if presented.kind == "staff":
+        staff = StaffItem.get_or_none(f"STAFF#{presented.subject}", StaffItem.SK)
+        if staff is None or not staff.active or staff.session_epoch != presented.epoch:
+            raise InvalidToken()
+        return replace(presented, roles=frozenset(staff.roles or ()))
+    family = SessionItem.get_or_none(f"SESSION#{presented.session}", SessionItem.SK)
+    if family is None or family.revoked or family.member_id != presented.subject:
+        raise InvalidToken()
+    member = load_member(presented.subject)
+    # a frozen member still signs in and reads (README "Frozen members"); closed is gone
+    if member is None or member.status not in LIVE_STATUSES:
+        raise InvalidToken()
+    return replace(presented, roles=member_roles(member))
+
+
+def member_logout(c: Container, principal: Principal) -> None:
+    """Revoke the session family of this token: its refresh token and every access token
+    issued from it are refused from now on. Other devices stay signed in."""
+    uow = c.uow()
+    uow.update(
+        SessionItem(pk=f"SESSION#{principal.session}", sk=SessionItem.SK),
+        [SessionItem.revoked.set(True)],
+        condition=SessionItem.pk.exists(),
+        on_fail=InvalidToken(),
+    )
+    uow.commit()
+
+
+def staff_logout(c: Container, principal: Principal) -> None:
+    """Raise the account's session epoch: every access token of this staff member, on
+    every device, is refused from now on (staff have no refresh token to revoke)."""
+    staff = StaffItem.get_or_none(f"STAFF#{principal.subject}", StaffItem.SK)
+    if staff is None:
+        raise InvalidToken()
+    uow = c.uow()
+    uow.update(staff, [StaffItem.session_epoch.add(1)])
+    audit(uow, c, principal, "staff.logout", "staff", staff.staff_id, None, None, None)
+    uow.commit()

@@ -1,6 +1,9 @@
 """Staff operations on members and on staff accounts, and reading the audit log.
 
 Every action here is audited in the same transaction as the change (RULES.md 6.5).
+A change of a staff account's roles or of its active state raises its session epoch,
+which refuses every access token issued before from the next request on
+(``sessions.current_principal``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 import pyotp
 from ulid import ULID
 
+from ..adapters.dynamodb.base import iso
 from ..adapters.dynamodb.common import AuditItem
 from ..adapters.dynamodb.identity import MemberItem, StaffItem, StaffPhoneItem
 from ..adapters.dynamodb.pagination import Page, query_page
@@ -108,7 +112,10 @@ def create_staff(
             totp_enc=c.cipher.encrypt(secret, field="totp"),
             last_totp_step=0,
             active=True,
+            session_epoch=0,
             created_at=now,
+            gsi3pk=StaffItem.LIST,
+            gsi3sk=f"{iso(now)}#{staff_id}",
         )
     )
     audit(
@@ -128,22 +135,94 @@ def create_staff(
 
 
 def set_staff_roles(c: Container, actor: Principal, staff_id: str, roles: set[str], reason: str) -> frozenset[str]:
+    """Replace the roles (an empty set leaves a signed-in account that can do nothing);
+    the account's current tokens are refused from the next request on."""
     roles = {StaffRole(role).value for role in roles}
     if staff_id == actor.subject and StaffRole.ADMIN.value not in roles:
         raise Forbidden("An admin cannot remove their own admin role.")
 
     def attempt() -> frozenset[str]:
-        staff = StaffItem.get_or_none(f"STAFF#{staff_id}", StaffItem.SK)
-        if staff is None:
-            raise NotFound("No such staff account.")
-        before = sorted(staff.roles)
+        staff = require_staff(staff_id)
+        before = sorted(staff.roles or ())
+        # DynamoDB stores no empty set: no roles is no attribute
+        change = StaffItem.roles.set(roles) if roles else StaffItem.roles.remove()
         uow = c.uow()
-        uow.update(staff, [StaffItem.roles.set(roles)], versioned=True)
+        uow.update(staff, [change, StaffItem.session_epoch.add(1)], versioned=True)
         audit(uow, c, actor, "staff.roles", "staff", staff_id, reason, {"roles": before}, {"roles": sorted(roles)})
         uow.commit()
         return frozenset(roles)
 
     return retrying(attempt)
+
+
+def set_staff_active(c: Container, actor: Principal, staff_id: str, active: bool, reason: str) -> StaffView:
+    """Deactivate (no sign-in, every current token refused at once) or reactivate (the
+    staff member signs in again; roles are kept)."""
+    if staff_id == actor.subject:
+        raise Forbidden("An admin cannot deactivate or reactivate their own account.")
+
+    def attempt() -> StaffView:
+        staff = require_staff(staff_id)
+        if staff.active == active:
+            raise InvalidState(f"The staff account is already {'active' if active else 'inactive'}.")
+        uow = c.uow()
+        uow.update(staff, [StaffItem.active.set(active), StaffItem.session_epoch.add(1)], versioned=True)
+        audit(
+            uow,
+            c,
+            actor,
+            "staff.reactivate" if active else "staff.deactivate",
+            "staff",
+            staff_id,
+            reason,
+            {"active": not active},
+            {"active": active},
+        )
+        uow.commit()
+        staff.active = active
+        return _staff_view(c, staff)
+
+    return retrying(attempt)
+
+
+def require_staff(staff_id: str) -> StaffItem:
+    staff = StaffItem.get_or_none(f"STAFF#{staff_id}", StaffItem.SK)
+    if staff is None:
+        raise NotFound("No such staff account.")
+    return staff
+
+
+@dataclass(frozen=True)
+class StaffView:
+    staff_id: str
+    phone: str  # masked
+    name: str | None
+    roles: frozenset[str]
+    active: bool
+    created_at: datetime
+
+
+def _staff_view(c: Container, staff: StaffItem) -> StaffView:
+    return StaffView(
+        staff.staff_id,
+        identity.mask_phone(c.cipher.decrypt(staff.phone_enc, field="phone")),
+        c.cipher.decrypt(staff.name_enc, field="name") if staff.name_enc else None,
+        frozenset(staff.roles or ()),
+        staff.active,
+        staff.created_at,
+    )
+
+
+def list_staff(c: Container, limit: int, cursor: str | None) -> Page[StaffView]:
+    """Every staff account, active or not, oldest first."""
+    return query_page(
+        StaffItem.listing,
+        StaffItem.LIST,
+        cursors=c.cursors,
+        limit=limit,
+        cursor=cursor,
+        convert=lambda item: _staff_view(c, item),
+    )
 
 
 def ensure_local_admin(c: Container) -> None:

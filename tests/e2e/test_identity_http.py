@@ -724,7 +724,7 @@ def test_closing_erases_personal_data_and_keeps_the_anonymous_tree_node(client, 
     closed = client.post("/v1/me/close", token=member.access_token, json_body={"reason": "moving abroad"})
     assert closed.status_code == 204, closed.body
 
-    assert_error(client.get("/v1/me", token=member.access_token), 404)
+    assert_error(client.get("/v1/me", token=member.access_token), 401, "invalid_token")
     assert_error(refresh(client, member.refresh_token), 401)
     listed = referrals(client, referrer)["referrals"]
     assert [(r["member_id"], r["status"], r["phone"]) for r in listed] == [(member.member_id, "closed", "")]

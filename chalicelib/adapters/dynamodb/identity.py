@@ -96,7 +96,10 @@ class CounterItem(BaseItem):
 
 
 class SessionItem(BaseItem):
-    """``SESSION#<family id>`` / ``SESSION``: one refresh-token family (one sign-in)."""
+    """``SESSION#<family id>`` / ``SESSION``: one refresh-token family (one sign-in).
+
+    The member's access tokens name their family (``sid``): once it is revoked (logout,
+    reuse of a spent refresh token) they are refused from the next request on."""
 
     SK = "SESSION"
     member_id = UnicodeAttribute()
@@ -108,19 +111,32 @@ class SessionItem(BaseItem):
 
 
 class StaffItem(BaseItem):
-    """``STAFF#<id>`` / ``STAFF``: a staff account with its roles and TOTP secret."""
+    """``STAFF#<id>`` / ``STAFF``: a staff account with its roles and TOTP secret.
+
+    ``session_epoch`` is carried by every access token of the account (``ver``); a role
+    change, a deactivation, a reactivation or a logout raises it, so every token issued
+    before is refused from the next request on. ``roles`` is absent when empty (DynamoDB
+    stores no empty set).
+    gsi3: ``STAFF`` / ``<created_at>#<id>``: every staff account, oldest first.
+    """
 
     SK = "STAFF"
+    LIST = "STAFF"
     staff_id = UnicodeAttribute()
     phone_enc = UnicodeAttribute()
     phone_index = UnicodeAttribute()
     name_enc = UnicodeAttribute(null=True)
-    roles = UnicodeSetAttribute()
+    roles = UnicodeSetAttribute(null=True)
     totp_enc = UnicodeAttribute()
     last_totp_step = NumberAttribute(default=0)
     active = BooleanAttribute(default=True)
+    session_epoch = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    listing = gsi(3)()
 
 
 class StaffPhoneItem(BaseItem):

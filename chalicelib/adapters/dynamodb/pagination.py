@@ -78,6 +78,7 @@ def query_page[T](
     limit: int,
     cursor: str | None,
     range_key_condition: Condition | None = None,
+    filter_condition: Condition | None = None,
     newest_first: bool = False,
     convert: Callable[[Any], T] = lambda item: item,
 ) -> Page[T]:
@@ -90,6 +91,7 @@ def query_page[T](
     results = source.query(
         hash_key,
         range_key_condition=range_key_condition,
+        filter_condition=filter_condition,
         scan_index_forward=not newest_first,
         limit=limit + 1,
         page_size=limit + 1,
