@@ -22,13 +22,14 @@ from ..adapters.dynamodb.identity import (
     StaffPhoneItem,
 )
 from ..adapters.dynamodb.uow import UnitOfWork
+from ..adapters.messaging import SmsNotSent
+from ..adapters.observability import count, logger
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain.calendar import local_date, seconds_until_next_local_day
 from ..domain.errors import InvalidCode, RateLimited
 from ..domain.identity import MemberStatus, OtpChallenge, OtpPurpose
-
-SMS_TEMPLATE = "【会员中心】验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。Your code is {code}."
+from ..domain.sms import Sms, otp_code_sms
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,18 @@ def _should_send(index: str, purpose: OtpPurpose) -> bool:
         member = link and MemberItem.get_or_none(f"MEMBER#{link.member_id}", MemberItem.SK)
         return bool(member and member.status != MemberStatus.CLOSED)
     return True
+
+
+def _deliver(c: Container, sms: Sms, now: datetime) -> None:
+    """Hand the code to the provider; a failure changes nothing in the answer (the member
+    asks again after the resend wait), it is logged by provider code and counted."""
+    try:
+        c.sms.send(sms, now)
+    except SmsNotSent as failure:
+        logger.warning("sms not sent", extra={"provider_code": failure.provider_code, "template": sms.template.name})
+        count("SmsFailed")
+        return
+    count("SmsSent")
 
 
 def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str) -> CodeSent:
@@ -123,7 +136,7 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
         )
     uow.commit()
     if send:
-        c.sms.send(phone, SMS_TEMPLATE.format(code=code, minutes=rules.ttl_s // 60), now)
+        _deliver(c, otp_code_sms(phone, code, rules), now)
     return CodeSent(expires_in=rules.ttl_s, resend_after=rules.resend_after_s)
 
 
