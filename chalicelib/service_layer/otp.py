@@ -7,6 +7,7 @@ stored as keyed hashes only.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,7 +59,7 @@ def count_in_window(uow: UnitOfWork, key: str, limit: int, retry_after_s: int, e
 
 
 def _should_send(index: str, purpose: OtpPurpose) -> bool:
-    """Send only where a code can be used; the answer is the same either way (no enumeration)."""
+    """Send only where a code can be used; everything else is the same either way (no enumeration)."""
     if purpose is OtpPurpose.STAFF:
         link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
         staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
@@ -83,6 +84,13 @@ def _deliver(c: Container, sms: Sms, now: datetime) -> None:
 
 
 def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str) -> CodeSent:
+    """Store a new challenge under the limits, then send the code.
+
+    Every number is read, counted and written the same way, whether or not it may use
+    the code (an unregistered number asking a login code, say): only the SMS is skipped,
+    and the stored challenge then holds the hash of a value no code can equal. So the
+    resend wait and the daily cap answer alike for members and strangers.
+    """
     rules = c.rules.otp
     phone = identity.normalize_phone(phone_raw)
     index = phone_index(c, phone)
@@ -96,6 +104,9 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
         now,
         rules,
     )
+    send = _should_send(index, purpose)
+    code = identity.new_otp_code(c.randbelow, rules.digits)
+    stored = code if send else f"unsent:{secrets.token_hex(16)}"
     hour_end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     day = local_date(now)
     uow = c.uow()
@@ -113,27 +124,24 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
         seconds_until_next_local_day(now),
         now + timedelta(days=2),
     )
-    send = _should_send(index, purpose)
-    code = identity.new_otp_code(c.randbelow, rules.digits)
-    if send:
-        resend_guard = (
-            OtpItem.pk.does_not_exist()
-            | (OtpItem.sent_at <= now - timedelta(seconds=rules.resend_after_s))
-            | (OtpItem.sent_at > now)
-        )
-        uow.put(
-            OtpItem(
-                pk=pk,
-                sk=sk,
-                code_hash=identity.hash_otp(c.keys.otp_key, index, purpose.value, code),
-                sent_at=now,
-                expires_at=now + timedelta(seconds=rules.ttl_s),
-                attempts=0,
-                ttl=epoch(now + timedelta(seconds=rules.ttl_s, days=1)),
-            ),
-            condition=resend_guard,
-            on_fail=RateLimited(rules.resend_after_s),
-        )
+    resend_guard = (
+        OtpItem.pk.does_not_exist()
+        | (OtpItem.sent_at <= now - timedelta(seconds=rules.resend_after_s))
+        | (OtpItem.sent_at > now)
+    )
+    uow.put(
+        OtpItem(
+            pk=pk,
+            sk=sk,
+            code_hash=identity.hash_otp(c.keys.otp_key, index, purpose.value, stored),
+            sent_at=now,
+            expires_at=now + timedelta(seconds=rules.ttl_s),
+            attempts=0,
+            ttl=epoch(now + timedelta(seconds=rules.ttl_s, days=1)),
+        ),
+        condition=resend_guard,
+        on_fail=RateLimited(rules.resend_after_s),
+    )
     uow.commit()
     if send:
         _deliver(c, otp_code_sms(phone, code, rules), now)
