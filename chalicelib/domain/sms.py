@@ -1,4 +1,4 @@
-"""Text messages to members: provider-neutral templates.
+"""Text messages to members: provider-neutral templates and the SMS budget's country.
 
 Mainland China only delivers SMS whose sign name and template an operator had approved
 by the provider (Alibaba Cloud), so a message is a template and its parameters, never
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import phonenumbers
 
 from .rules import OtpRules
 
@@ -46,3 +48,7 @@ def otp_code_template(rules: OtpRules) -> SmsTemplate:
 def otp_code_sms(to_e164: str, code: str, rules: OtpRules) -> Sms:
     return Sms(to_e164, otp_code_template(rules), {"code": code})
 
+
+def budget_country(e164: str) -> str:
+    """The ISO region whose daily SMS budget a number draws on (``CN`` for +86)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or "ZZ"

@@ -1,26 +1,37 @@
-"""Codes over HTTP with Alibaba Cloud SMS as the provider: its real SDK against the local
-endpoint of ``tests/fake_aliyun.py``."""
+"""Codes over HTTP with Alibaba Cloud SMS as the provider (its real SDK against the local
+endpoint of ``tests/fake_aliyun.py``), and the daily SMS budgets."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from chalicelib.adapters.messaging import Outbox
 from chalicelib.bootstrap import bootstrap, install
 from chalicelib.config import Settings
+from chalicelib.domain.rules import Rules, SmsBudgetRules
 from chalicelib.local import stage
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.gateway import Client
-from tests.builders import assert_error, forbid_server_errors, new_phone
+from tests.builders import assert_error, forbid_server_errors, new_phone, register, send_code
 from tests.fake_aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Answer, FakeAlibabaSms
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 SENT = {"expires_in": 300, "resend_after": 60}
 
 
+def seconds_to_shanghai_midnight(now: datetime) -> int:
+    midnight = datetime.combine(now.astimezone(SHANGHAI).date() + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    return math.ceil((midnight - now).total_seconds())
+
+
+# --- Alibaba Cloud as the provider ---------------------------------------------------------------
 @pytest.fixture
 def alibaba():
     fake = FakeAlibabaSms().start()
@@ -109,3 +120,69 @@ def test_a_failed_send_answers_as_usual_is_logged_by_provider_code_and_counted(
     code = json.loads(alibaba.calls[-1].query["TemplateParam"])["code"]
     assert aliyun_client.post("/v1/auth/register", json_body={"phone": phone, "code": code}).status_code == 201
 
+
+# --- the daily SMS budgets ---------------------------------------------------------------------
+BUDGET = SmsBudgetRules(per_day=5, per_country_per_day=(("CN", 3),), other_country_per_day=1)
+
+
+@pytest.fixture
+def budget_stack(clock):
+    aws, container = stage.start(clock=clock, rules=Rules(sms_budget=BUDGET))
+    try:
+        yield container
+    finally:
+        install(None)
+        aws.stop()
+
+
+@pytest.fixture
+def budget_client(budget_stack):
+    from app import app
+
+    return forbid_server_errors(Client(app))
+
+
+def ops_alerts(stack) -> list[str]:
+    return [m.text for m in stack.outbox.messages_to("ops") if m.text.startswith("SMS budget spent")]
+
+
+def test_the_country_budget_refuses_until_the_next_shanghai_day_and_alerts_ops_once(
+    budget_client, budget_stack, clock
+):
+    member = register(budget_client, budget_stack)  # one CN request
+    clock.advance(seconds=61)
+    send_code(budget_client, member.phone, "login")  # registered
+    send_code(budget_client, new_phone(), "login")  # not registered: counted the same
+    for _ in range(2):
+        stranger = new_phone()
+        refused = budget_client.post("/v1/auth/otp", json_body={"phone": stranger, "purpose": "register"})
+        error = assert_error(refused, 429, "sms_budget_exhausted")
+        assert refused.headers["retry-after"] == str(seconds_to_shanghai_midnight(clock.now()))
+        assert "CN" not in error["message"]
+        assert budget_stack.outbox.messages_to(stranger) == []
+    assert ops_alerts(budget_stack) == [ops_alerts(budget_stack)[0]] and "CN" in ops_alerts(budget_stack)[0]
+    # another country still has its own budget, and the global one is not spent yet
+    send_code(budget_client, "+85251234567", "register")
+    assert budget_stack.outbox.messages_to("+85251234567")
+    assert_error(budget_client.post("/v1/auth/otp", json_body={"phone": "+85291234567", "purpose": "register"}), 429)
+    assert len(ops_alerts(budget_stack)) == 2 and "HK" in ops_alerts(budget_stack)[1]
+    # the next Shanghai day the budgets start again
+    clock.advance(seconds=seconds_to_shanghai_midnight(clock.now()))
+    send_code(budget_client, new_phone(), "register")
+    send_code(budget_client, "+85291234567", "register")
+
+
+def test_the_global_budget_counts_every_country(budget_client, budget_stack, clock):
+    for phone in (new_phone(), new_phone(), "+85251234567", new_phone(), "+6591234567"):
+        send_code(budget_client, phone, "register")
+    for _ in range(2):
+        refused = budget_client.post("/v1/auth/otp", json_body={"phone": "+14155550123", "purpose": "register"})
+        assert_error(refused, 429, "sms_budget_exhausted")
+    [alert] = ops_alerts(budget_stack)
+    assert alert.startswith("SMS budget spent: all numbers")
+    assert budget_stack.outbox.messages_to("+14155550123") == []
+
+
+def test_the_budget_error_is_declared_on_the_code_route(client):
+    operation = client.get("/v1/openapi.json").json["paths"]["/v1/auth/otp"]["post"]
+    assert operation["responses"]["429"]["description"] == "rate_limited; sms_budget_exhausted"

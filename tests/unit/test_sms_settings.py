@@ -1,5 +1,5 @@
 """SMS settings are checked when the container is built, not at the first code request;
-the code's template."""
+the SMS domain: templates, the budget's country and numbers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 
 from chalicelib.bootstrap import bootstrap
 from chalicelib.config import ConfigError, Settings
-from chalicelib.domain.rules import OtpRules
-from chalicelib.domain.sms import otp_code_sms
+from chalicelib.domain.rules import OtpRules, SmsBudgetRules
+from chalicelib.domain.sms import budget_country, otp_code_sms
 
 ALIYUN = {
     "STAGE": "prod",
@@ -73,3 +73,16 @@ def test_the_code_template_has_one_variable_and_renders_the_validity_from_the_ru
     assert sms.params == {"code": "042917"}
     assert sms.text == "【会员中心】验证码 042917，5 分钟内有效。请勿告诉他人。Your code is 042917."
 
+
+@pytest.mark.parametrize(
+    ("phone", "country"),
+    [("+8613912345678", "CN"), ("+85251234567", "HK"), ("+14155550123", "US"), ("+6591234567", "SG")],
+)
+def test_the_budget_country_comes_from_the_calling_code(phone, country):
+    assert budget_country(phone) == country
+
+
+def test_mainland_china_gets_the_large_budget_and_every_other_country_the_small_one():
+    rules = SmsBudgetRules()
+    assert rules.for_country("CN") == 20_000
+    assert rules.for_country("HK") == rules.for_country("US") == 100
