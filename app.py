@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
-from chalice import CORSConfig
-
 from chalicelib.entrypoints.application import ThreadSafeChalice
+from chalicelib.entrypoints.cors import cors_config
 from chalicelib.entrypoints.middleware import contract_middleware
 from chalicelib.entrypoints.registry import register_all
 
 app = ThreadSafeChalice(app_name="member-points")
-app.api.cors = CORSConfig(
-    allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
-    allow_headers=["Authorization", "Idempotency-Key", "X-Integration-Key", "X-Timestamp", "X-Signature"],
-    max_age=600,
-)
+app.api.cors = cors_config()
 app.register_middleware(contract_middleware, "http")
-register_all(app, local=os.environ.get("STAGE", "local") == "local")
+register_all(app)

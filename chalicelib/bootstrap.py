@@ -12,19 +12,24 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 
-from .adapters.crypto import FieldCipher, KeyRing, SecretsManagerSource, SecretSource
-from .adapters.dynamodb.pagination import Cursors
-from .adapters.dynamodb.uow import EventHandler, UnitOfWork
-from .adapters.messaging import OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.crypto import FieldCipher, KeyRing
+from .adapters.messaging import LazySmsSender, OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.secrets import SecretsManagerSource, SecretSource
 from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
 from .config import Settings
 from .domain.calendar import utc_now
 from .domain.rules import DEFAULT_RULES, Rules
+
+if TYPE_CHECKING:
+    # PynamoDB is loaded by the first unit of work, not here: the authorizer's function
+    # builds this container but never touches the table
+    from .adapters.dynamodb.pagination import Cursors
+    from .adapters.dynamodb.uow import EventHandler, UnitOfWork
 
 
 class Clock(Protocol):
@@ -74,9 +79,13 @@ class Container:
 
     @property
     def cursors(self) -> Cursors:
+        from .adapters.dynamodb.pagination import Cursors
+
         return Cursors(self.keys.cursor_key)
 
     def uow(self) -> UnitOfWork:
+        from .adapters.dynamodb.uow import UnitOfWork
+
         return UnitOfWork(self.handlers)
 
     def now(self) -> datetime:
@@ -100,15 +109,19 @@ def subscribe_handlers(container: Container) -> None:
 def sms_sender(settings: Settings, session: Any, source: SecretSource, outbox: Outbox | None) -> SmsSender:
     """The sender ``SMS_PROVIDER`` names (``Settings`` has refused any other value)."""
     if settings.sms_provider == "aliyun":
-        from .adapters.aliyun_sms import AliyunSmsSender  # the SDK is loaded only where it is used
 
-        return AliyunSmsSender.connect(
-            source.get_json(settings.aliyun_sms_secret_id),
-            settings.aliyun_sms_endpoint,
-            settings.aliyun_sms_sign_name,
-            dict(settings.aliyun_sms_templates),
-            protocol=settings.aliyun_sms_protocol,
-        )
+        def connect() -> SmsSender:
+            from .adapters.aliyun_sms import AliyunSmsSender  # the SDK is loaded only where it is used
+
+            return AliyunSmsSender.connect(
+                source.get_json(settings.aliyun_sms_secret_id),
+                settings.aliyun_sms_endpoint,
+                settings.aliyun_sms_sign_name,
+                dict(settings.aliyun_sms_templates),
+                protocol=settings.aliyun_sms_protocol,
+            )
+
+        return LazySmsSender(connect)
     if settings.sms_provider == "sns":
         return SnsSmsSender(session.client("sns"))
     assert outbox is not None, "the outbox is the local stage's"

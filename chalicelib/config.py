@@ -15,9 +15,34 @@ from .domain.sms import TEMPLATE_NAMES
 SMS_PROVIDERS = ("aliyun", "sns", "outbox")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
+STAGES = ("local", "dev", "prod")
+# what a deployed stage must name explicitly; the local stage has defaults for all of them
+REQUIRED = (
+    "TABLE_NAME",
+    "DATA_KEY_ID",
+    "APP_SECRET_ID",
+    "INTEGRATION_KEYS_SECRET_ID",
+    "OPS_TOPIC_ARN",
+    "PUBLIC_BASE_URL",
+    "SNAPSHOT_BUCKET",
+    "SMS_PROVIDER",
+)
 
-class ConfigError(ValueError):
-    """A stage's settings are unusable; raised when the container is built, before any request."""
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a stage this code can run in."""
+
+
+def stage_from_env(env: dict[str, str] | None = None) -> str:
+    """The stage, failing closed: no default, and the local stage never on Lambda. The
+    local runner and the tests set ``STAGE=local`` themselves (``chalicelib.local``)."""
+    env = dict(os.environ if env is None else env)
+    stage = env.get("STAGE", "")
+    if stage not in STAGES:
+        raise ConfigurationError(f"STAGE must be one of {', '.join(STAGES)}, not {stage!r}")
+    if stage == "local" and env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigurationError("the local stage (in-memory SMS outbox, seeded admin) never runs on Lambda")
+    return stage
 
 
 @dataclass(frozen=True)
@@ -50,9 +75,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Fail closed: a deployed stage names every resource (some come from the template:
+        infra/api.yaml ``Globals``), so the first container fails with a clear error."""
         env = dict(os.environ if env is None else env)
-        stage = env.get("STAGE", "local")
+        stage = stage_from_env(env)
         local = stage == "local"
+        missing = [name for name in REQUIRED if not local and not env.get(name)]
+        if missing:
+            raise ConfigurationError(f"stage {stage} needs {', '.join(missing)}")
         return cls(
             stage=stage,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "cn-north-1",
@@ -80,20 +110,21 @@ class Settings:
     def checked(self) -> Settings:
         """Refuse SMS settings that would fail only at the first code request."""
         if self.sms_provider not in SMS_PROVIDERS:
-            raise ConfigError(f"SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}, not {self.sms_provider!r}")
+            choices = ", ".join(SMS_PROVIDERS)
+            raise ConfigurationError(f"SMS_PROVIDER must be one of {choices}, not {self.sms_provider!r}")
         if self.sms_provider == "outbox" and not self.is_local:
-            raise ConfigError("SMS_PROVIDER=outbox keeps codes in memory: the local stage only")
+            raise ConfigurationError("SMS_PROVIDER=outbox keeps codes in memory: the local stage only")
         if self.sms_provider == "aliyun":
             if not self.aliyun_sms_secret_id or not self.aliyun_sms_sign_name:
-                raise ConfigError("SMS_PROVIDER=aliyun needs ALIYUN_SMS_SECRET_ID and ALIYUN_SMS_SIGN_NAME")
+                raise ConfigurationError("SMS_PROVIDER=aliyun needs ALIYUN_SMS_SECRET_ID and ALIYUN_SMS_SIGN_NAME")
             missing = sorted(set(TEMPLATE_NAMES) - {name for name, code in self.aliyun_sms_templates if code})
             if missing:
-                raise ConfigError(f"ALIYUN_SMS_TEMPLATES has no template code for {', '.join(missing)}")
+                raise ConfigurationError(f"ALIYUN_SMS_TEMPLATES has no template code for {', '.join(missing)}")
             if self.aliyun_sms_protocol not in ("https", "http"):
-                raise ConfigError("ALIYUN_SMS_PROTOCOL must be https")
+                raise ConfigurationError("ALIYUN_SMS_PROTOCOL must be https")
             host = urlsplit(f"//{self.aliyun_sms_endpoint}").hostname
             if self.aliyun_sms_protocol == "http" and host not in _LOOPBACK:
-                raise ConfigError("plain http carries the numbers in clear: only for a test endpoint on this machine")
+                raise ConfigurationError("plain http carries numbers in clear: for a test endpoint on this machine")
         return self
 
 
@@ -101,7 +132,7 @@ def _templates(raw: str) -> tuple[tuple[str, str], ...]:
     try:
         templates = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"ALIYUN_SMS_TEMPLATES is not JSON: {exc}") from None
+        raise ConfigurationError(f"ALIYUN_SMS_TEMPLATES is not JSON: {exc}") from None
     if not isinstance(templates, dict) or not all(isinstance(v, str) for v in templates.values()):
-        raise ConfigError('ALIYUN_SMS_TEMPLATES must be a JSON object {"<template name>": "<template code>"}')
+        raise ConfigurationError('ALIYUN_SMS_TEMPLATES must be a JSON object {"<template name>": "<template code>"}')
     return tuple(sorted(templates.items()))

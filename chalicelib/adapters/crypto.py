@@ -16,12 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,26 +28,6 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _VERSION = "v1"
 _ENCRYPTION_CONTEXT = {"app": "member-points", "purpose": "field-encryption"}
-
-
-class SecretSource(Protocol):
-    def get_json(self, secret_id: str) -> dict[str, Any]: ...
-
-
-class SecretsManagerSource:
-    """Reads JSON secrets from Secrets Manager, once per secret per process."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._cache: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get_json(self, secret_id: str) -> dict[str, Any]:
-        with self._lock:
-            if secret_id not in self._cache:
-                raw = self._client.get_secret_value(SecretId=secret_id)["SecretString"]
-                self._cache[secret_id] = json.loads(raw)
-            return self._cache[secret_id]
 
 
 def _derive(master: bytes, purpose: str) -> bytes:

@@ -12,6 +12,7 @@ None``: an SDK's exception may carry the request, and the request carries the nu
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +34,22 @@ class SmsNotSent(Exception):
 class SmsSender(Protocol):
     def send(self, sms: Sms, at: datetime) -> None:
         """Hand one message to the provider, or raise ``SmsNotSent``."""
+
+
+class LazySmsSender:
+    """Builds its sender at the first message: only the functions that send codes read the
+    provider's secret and load its SDK (the jobs' roles may not read that secret)."""
+
+    def __init__(self, build: Callable[[], SmsSender]) -> None:
+        self._build = build
+        self._sender: SmsSender | None = None
+        self._lock = threading.Lock()
+
+    def send(self, sms: Sms, at: datetime) -> None:
+        with self._lock:
+            if self._sender is None:
+                self._sender = self._build()
+        self._sender.send(sms, at)
 
 
 class OpsNotifier(Protocol):

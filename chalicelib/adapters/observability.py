@@ -1,5 +1,6 @@
-"""Structured logging (Powertools Logger) with personal data redacted on the way out, and
-CloudWatch metrics in the embedded metric format (Powertools Metrics).
+"""Structured logging (Powertools Logger) with personal data redacted on the way out,
+CloudWatch metrics in the embedded metric format (Powertools Metrics), and X-Ray traces
+(Powertools Tracer).
 
 Code never logs personal data on purpose; the redaction filter is the second guard: it
 masks anything shaped like a phone number or a resident ID number in every record.
@@ -10,9 +11,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -58,11 +61,29 @@ for _noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 logger.addFilter(RedactingFilter())
 
-metrics = Metrics(namespace="MemberPoints", service="member-points")
+# the namespace is per stage (POWERTOOLS_METRICS_NAMESPACE, .chalice/config.json), so alarms never mix stages
+metrics = Metrics(service="member-points")
 # A Lambda process serves one request at a time; the local server serves several in
 # threads, and the metric set is one shared dict (Powertools serialises it while another
 # request adds to it): one lock around both.
 _metrics_lock = threading.Lock()
+
+
+# X-Ray: a subsegment for every AWS call (botocore patched) and one per request or job run
+# (``traced``). Powertools switches it off outside Lambda, so tests and the local stage pay
+# nothing. The authorizer's function does not import this module: Lambda's own segment
+# traces it, without the SDK's import time.
+tracer = Tracer(service="member-points", patch_modules=("botocore",))
+
+
+@contextmanager
+def traced(name: str, **annotations: str) -> Iterator[None]:
+    """One X-Ray subsegment around a request or a job run, annotated so traces can be
+    searched by route or job."""
+    with tracer.provider.in_subsegment(f"## {name}") as subsegment:
+        for key, value in annotations.items():
+            subsegment.put_annotation(key, value)
+        yield
 
 
 def count(name: str, value: int = 1) -> None:

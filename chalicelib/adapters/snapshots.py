@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class SnapshotStore:
         self._bucket = bucket
 
     def save(self, key: str, snapshot: Snapshot) -> None:
+        import numpy as np  # the composition root builds this store in every function; only settlements load numpy
+
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -41,6 +44,8 @@ class SnapshotStore:
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=buffer.getvalue(), ServerSideEncryption="aws:kms")
 
     def load(self, key: str) -> Snapshot:
+        import numpy as np
+
         body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         with np.load(io.BytesIO(body), allow_pickle=False) as data:
             return Snapshot(

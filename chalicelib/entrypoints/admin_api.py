@@ -10,9 +10,9 @@ from ..domain import errors as e
 from ..service_layer import adjustments, guides, red_packets, referral_corrections, reviews, staff
 from ..service_layer.reviews import ReviewKind
 from . import schemas as s
+from .access import staff as staff_access
 from .authorizer import bearer
 from .http import Call, endpoint
-from .http import staff as staff_access
 from .member_api import review_out
 
 admin_api = Blueprint(__name__)

@@ -1,7 +1,8 @@
 """The bearer-token authorizer (a Chalice built-in authorizer).
 
 It verifies the access token and answers with the routes this principal may call,
-computed from the routes' declared access (``http.endpoint``): a member's token opens
+computed from the routes' declared access (``http.endpoint``, read from the table in
+``access``, so this function imports none of the routes): a member's token opens
 the member routes, a staff token the staff routes of its roles. API Gateway caches the
 answer per token, which is correct because the policy lists every allowed route, not
 only the one being called. A missing or bad token is a 401 (API Gateway's reaction to
@@ -20,7 +21,7 @@ from chalice.app import AuthRequest
 from ..adapters.tokens import Principal
 from ..bootstrap import container
 from ..domain.errors import InvalidToken
-from .http import ROUTES
+from .access import bearer_routes
 
 auth = Blueprint(__name__)
 _PATH_PARAM = re.compile(r"{\w+}")
@@ -38,9 +39,9 @@ def allowed_routes(principal: Principal) -> list[AuthRoute]:
     matches the policy against the concrete path (``.../members/01J.../freeze``), never
     against the route template."""
     by_path: dict[str, list[str]] = {}
-    for spec in ROUTES:
-        if spec.access.needs_bearer and spec.access.allows(principal):
-            by_path.setdefault(_PATH_PARAM.sub("*", spec.path), []).append(spec.method)
+    for route in bearer_routes():
+        if route.access.allows(principal):
+            by_path.setdefault(_PATH_PARAM.sub("*", route.path), []).append(route.method)
     return [AuthRoute(path, sorted(methods)) for path, methods in sorted(by_path.items())]
 
 

@@ -8,7 +8,8 @@ from ..domain import errors as e
 from ..domain.signing import InvalidSignature, verify
 from ..service_layer import earning, events
 from . import schemas as s
-from .http import SIGNED, Call, endpoint
+from .access import SIGNED
+from .http import Call, endpoint
 
 events_api = Blueprint(__name__)
 

@@ -24,6 +24,7 @@ from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
 from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from .access import Access
 from .errors import MAX_BODY_BYTES, PayloadTooLarge, error_response, internal_error_response, status_for
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
@@ -31,36 +32,6 @@ _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 # here also keeps it out of DynamoDB keys, where an over-long key (> 2048 bytes) is a
 # ValidationException, i.e. a 500 (moto does not enforce that limit).
 _PATH_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may call a route: nobody in particular, members, staff with one of ``roles``,
-    or trusted systems signing their requests."""
-
-    kind: str
-    roles: frozenset[str] = frozenset()
-
-    @property
-    def needs_bearer(self) -> bool:
-        return self.kind in ("member", "staff")
-
-    def allows(self, principal: Principal | None) -> bool:
-        if not self.needs_bearer:
-            return True
-        if principal is None or principal.kind != self.kind:
-            return False
-        return not self.roles or bool(self.roles & principal.roles)
-
-
-PUBLIC = Access("public")
-MEMBER = Access("member")
-SIGNED = Access("signed")
-LOCAL_ONLY = Access("local")
-
-
-def staff(*roles: str) -> Access:
-    return Access("staff", frozenset(roles))
 
 
 @dataclass(frozen=True)
@@ -77,6 +48,7 @@ class RouteSpec:
     errors: tuple[type[DomainError], ...]
     idempotent: bool
     produces: tuple[str, ...] = ("application/json",)  # media types of the success answer
+    invalid_body: type[DomainError] = InvalidRequest  # the error of a body that does not fit ``body``
 
 
 ROUTES: list[RouteSpec] = []
@@ -86,6 +58,15 @@ class InvalidJson(InvalidRequest):
     """The body is not a JSON object of the expected shape."""
 
     code = "invalid_request"
+
+
+def accepts_empty_body(model: type[pydantic.BaseModel]) -> bool:
+    """Whether a request without a body passes ``model`` (an empty body is read as ``{}``)."""
+    try:
+        model.model_validate_json(b"{}")
+    except pydantic.ValidationError:
+        return False
+    return True
 
 
 @dataclass
@@ -145,7 +126,7 @@ def _parse_body(
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
     try:
-        return model.model_validate_json(raw or b"{}")
+        return model.model_validate_json(raw or b"{}")  # as accepts_empty_body reads it
     except pydantic.ValidationError as exc:
         message, problems = _validation_message(exc)
         if any(error["type"] == "json_invalid" for error in exc.errors()):
@@ -198,7 +179,9 @@ def endpoint(
     (signature checks must see the exact bytes). ``invalid_body`` is the error for JSON
     that does not fit ``body`` (a route whose body has its own contract error)."""
     media = (produces,) if isinstance(produces, str) else produces
-    spec = RouteSpec(path, method, summary, access, tag, status, body, query, response, errors, idempotent, media)
+    spec = RouteSpec(
+        path, method, summary, access, tag, status, body, query, response, errors, idempotent, media, invalid_body
+    )
     ROUTES.append(spec)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:

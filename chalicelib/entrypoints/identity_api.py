@@ -10,7 +10,8 @@ from ..domain import errors as e
 from ..domain.identity import OtpPurpose
 from ..service_layer import otp, sessions
 from . import schemas as s
-from .http import PUBLIC, Call, endpoint
+from .access import PUBLIC
+from .http import Call, endpoint
 
 identity_api = Blueprint(__name__)
 route = functools.partial(endpoint, identity_api, tag="identity", access=PUBLIC)

@@ -11,13 +11,13 @@ from typing import Any
 from chalice import Blueprint, Cron
 from chalice.app import CloudWatchEvent
 
-from ..adapters.observability import count, flush_metrics, logger
+from ..adapters.observability import count, flush_metrics, logger, traced
 from ..bootstrap import container
 from ..service_layer import jobs
 from . import schemas as s
+from .access import staff as staff_access
 from .authorizer import bearer
 from .http import Call, endpoint
-from .http import staff as staff_access
 
 jobs_api = Blueprint(__name__)
 schedules = Blueprint(__name__)
@@ -63,9 +63,13 @@ def _console_request(event: CloudWatchEvent) -> jobs.JobRequest:
     return jobs.parse_request(raw)
 
 
-def _scheduled(name: str, cron: Cron) -> None:
+def _scheduled(name: str, cron: Cron) -> Any:
+    """The Lambda handler of one job. Each must be bound to a module attribute of the
+    same name: the packaged template names it ``chalicelib.entrypoints.jobs_api.<name>``."""
+
     def handler(event: CloudWatchEvent) -> dict[str, Any]:
-        report = jobs.run(container(), name, _console_request(event))
+        with traced(f"job {name}", job=name):
+            report = jobs.run(container(), name, _console_request(event))
         logger.info("scheduled job finished", extra={"job": name})
         count(f"Job.{name}")
         flush_metrics()
@@ -74,15 +78,16 @@ def _scheduled(name: str, cron: Cron) -> None:
     handler.__name__ = name.replace("-", "_")
     wrapped = schedules.schedule(cron, name=name, description=jobs.JOBS[name].description)(handler)
     wrapped.event_class = ScheduledOrConsoleEvent
+    return wrapped
 
 
 # Asia/Shanghai is UTC+8: 00:10 in Shanghai is 16:10 UTC the day before.
-_scheduled("release-pending", Cron(10, 16, "*", "*", "?", "*"))
-_scheduled("expire-points", Cron(20, 16, "*", "*", "?", "*"))
-_scheduled("reconcile", Cron(0, 21, "*", "*", "?", "*"))
+release_pending = _scheduled("release-pending", Cron(10, 16, "*", "*", "?", "*"))
+expire_points = _scheduled("expire-points", Cron(20, 16, "*", "*", "?", "*"))
+reconcile = _scheduled("reconcile", Cron(0, 21, "*", "*", "?", "*"))
 # the 8th at 01:00 and 02:00, the 10th at 03:00 (Asia/Shanghai)
-_scheduled("settle-monthly", Cron(0, 17, 7, "*", "?", "*"))
-_scheduled("settle-quarterly", Cron(0, 18, 7, "1,4,7,10", "?", "*"))
-_scheduled("release-rewards", Cron(0, 19, 9, "*", "?", "*"))
+settle_monthly = _scheduled("settle-monthly", Cron(0, 17, 7, "*", "?", "*"))
+settle_quarterly = _scheduled("settle-quarterly", Cron(0, 18, 7, "1,4,7,10", "?", "*"))
+release_rewards = _scheduled("release-rewards", Cron(0, 19, 9, "*", "?", "*"))
 # 1 May, 1 Sep, 1 Jan at 04:00 in Shanghai = the last day of Apr, Aug, Dec at 20:00 UTC
-_scheduled("evaluate-guides", Cron(0, 20, "L", "4,8,12", "?", "*"))
+evaluate_guides = _scheduled("evaluate-guides", Cron(0, 20, "L", "4,8,12", "?", "*"))

@@ -14,8 +14,9 @@ from ..service_layer import points_ledger as points_ledger_service
 from ..service_layer.members import MemberView, ReferralView
 from ..service_layer.reviews import ReviewKind, ReviewView
 from . import schemas as s
+from .access import MEMBER
 from .authorizer import bearer
-from .http import MEMBER, Call, endpoint
+from .http import Call, endpoint
 
 member_api = Blueprint(__name__)
 route = functools.partial(endpoint, member_api, tag="member", access=MEMBER, authorizer=bearer)

@@ -13,7 +13,7 @@ from chalice import Response
 from chalice.app import Request
 from ulid import ULID
 
-from ..adapters.observability import count, flush_metrics, logger
+from ..adapters.observability import count, flush_metrics, logger, traced
 from .errors import CHALICE_CODES, JSON_HEADERS, error_body
 
 
@@ -43,7 +43,9 @@ def contract_middleware(request: Request, get_response: Any) -> Response:
     # per thread: the local server serves requests in threads (Lambda one at a time)
     logger.thread_safe_append_keys(request_id=request_id, method=request.method, path=context.get("resourcePath"))
     started = time.perf_counter()
-    response = _rewrite_chalice_error(get_response(request))
+    route = f"{request.method} {context.get('resourcePath')}"
+    with traced(route, route=route):
+        response = _rewrite_chalice_error(get_response(request))
     logger.info(
         "request",
         extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},

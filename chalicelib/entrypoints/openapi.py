@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
 from .errors import status_for
-from .http import ROUTES, RouteSpec
+from .http import ROUTES, RouteSpec, accepts_empty_body
 
 _PARAM = re.compile(r"{(\w+)}")
 
@@ -20,14 +19,105 @@ ERROR_SCHEMA = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string", "description": "snake_case; each answer lists the codes it can carry"},
+                "message": {"type": "string", "description": "for people, not for programs"},
+                "problems": {
+                    "type": "array",
+                    "description": "with a 400 invalid_request (or a route's own body error) for a body or query "
+                    "string that does not fit: every field and what is wrong with it",
+                    "items": {"$ref": "#/components/schemas/Problem"},
+                },
+                "attempts_left": {"type": "integer", "description": "with invalid_code: tries left for this code"},
+                "available": {"type": "integer", "description": "with an insufficient balance: what is available"},
+            },
         }
     },
 }
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["field", "problem"],
+    "properties": {
+        "field": {"type": "string", "description": "dotted path of the field (`body` for the whole body)"},
+        "problem": {"type": "string"},
+    },
+}
+HEADERS = {
+    "X-Request-Id": {
+        "description": "This request's id, also on every log line of it; quote it to support. Answers API "
+        "Gateway gives itself (401 and 403 of the authorizer, unknown routes, throttling) carry the same id "
+        "as `x-amzn-RequestId` instead.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+_REQUEST_ID = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
+_STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Missing or invalid credentials",
+    403: "Not allowed for this principal",
+    404: "Unknown resource",
+    409: "Conflict with the current state",
+    413: "Body too large",
+    415: "Body is not JSON",
+    422: "Valid JSON that breaks a rule",
+    429: "Rate limited: try again after Retry-After seconds",
+}
 
 
-def _visible(spec: RouteSpec) -> bool:
-    return spec.access.kind != "local" or os.environ.get("STAGE", "local") == "local"
+def error_codes(spec: RouteSpec) -> dict[int, set[str]]:
+    """Every error code a route can answer, by status: its declared errors and the ones the
+    gateway and the ``@endpoint`` wrapper add (bad JSON, bad query, no token, unknown id...)."""
+    codes: dict[int, set[str]] = {}
+
+    def add(status: int, code: str) -> None:
+        codes.setdefault(status, set()).add(code)
+
+    if spec.body is not None or spec.query is not None or spec.idempotent:
+        add(400, "invalid_request")  # unreadable JSON, a bad query string, a malformed Idempotency-Key
+    if spec.body is not None:
+        add(status_for(spec.invalid_body), spec.invalid_body.code)
+        add(413, "payload_too_large")
+        add(415, "unsupported_media_type")
+    if spec.access.needs_bearer:
+        add(401, "unauthorized")
+        add(403, "forbidden")
+    if _PARAM.search(spec.path):
+        add(404, "not_found")  # a path value that names nothing
+    for error in spec.errors:
+        add(status_for(error), error.code)
+    return codes
+
+
+def _error_response(status: int, codes: set[str]) -> dict[str, Any]:
+    schema = {
+        "allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code"],
+                        "properties": {"code": {"type": "string", "enum": sorted(codes)}},
+                    }
+                },
+            },
+        ]
+    }
+    headers = dict(_REQUEST_ID)
+    if status == 429:
+        headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+    return {
+        "description": f"{_STATUS_TEXT.get(status, 'Refused')}: {', '.join(sorted(codes))}",
+        "headers": headers,
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def _security(spec: RouteSpec) -> list[dict[str, list[str]]]:
@@ -51,14 +141,18 @@ def _query_parameters(spec: RouteSpec, defs: dict[str, Any]) -> list[dict[str, A
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
-    specs = [spec for spec in ROUTES if _visible(spec)]
-    models = {m for spec in specs for m in (spec.body, spec.response) if m is not None}
+    specs = list(ROUTES)  # the local stage's routes are declared only where it runs
+    # bodies as they are read (a field with a default may be left out), answers as they are
+    # written (every field is always there: Out marks fields with defaults required)
+    models = {(m, "validation") for spec in specs if (m := spec.body) is not None}
+    models |= {(m, "serialization") for spec in specs if (m := spec.response) is not None}
     _, top = models_json_schema(
-        [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
+        sorted(models, key=lambda pair: (pair[0].__name__, pair[1])),
         ref_template="#/components/schemas/{model}",
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     schemas["Error"] = ERROR_SCHEMA
+    schemas["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
         operation: dict[str, Any] = {
@@ -86,10 +180,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             )
         if spec.body is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": not accepts_empty_body(spec.body),
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}},
             }
-        success: dict[str, Any] = {"description": "Success"}
+        success: dict[str, Any] = {"description": "Success", "headers": dict(_REQUEST_ID)}
         if spec.response is not None:
             success["content"] = {
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{spec.response.__name__}"}}
@@ -97,19 +191,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         elif spec.produces != ("application/json",):
             success["content"] = {media: {} for media in spec.produces}
         operation["responses"][str(spec.status)] = success
-        error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        if spec.body is not None or spec.query is not None:
-            operation["responses"]["400"] = {"description": "Malformed request", **error_ref}
-        if spec.access.needs_bearer:
-            operation["responses"]["401"] = {"description": "Missing or invalid access token", **error_ref}
-            operation["responses"]["403"] = {"description": "Not allowed for this principal", **error_ref}
-        for error in spec.errors:
-            status = str(status_for(error))
-            codes = operation["responses"].setdefault(status, {"description": "", **error_ref})
-            described = [part for part in codes["description"].split("; ") if part]
-            if error.code not in described:
-                described.append(error.code)
-            codes["description"] = "; ".join(described)
+        for status, codes in sorted(error_codes(spec).items()):
+            operation["responses"][str(status)] = _error_response(status, codes)
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -117,12 +200,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "title": "Member, points and aibi wallet API",
             "version": "1.0.0",
             "description": "Money is integer fen (`*_fen`), points are integers, times are ISO 8601 with offset. "
-            'Errors: {"error": {"code", "message"}}.',
+            'Errors: {"error": {"code", "message"}}; each answer lists the codes it can carry. Every answer '
+            "carries X-Request-Id; a 429 carries Retry-After. Any call can also meet API Gateway's throttling "
+            "(429 rate_limited, Retry-After).",
         },
         "servers": [{"url": server_url}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
+            "headers": HEADERS,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "integrationKey": {"type": "apiKey", "in": "header", "name": "X-Integration-Key"},

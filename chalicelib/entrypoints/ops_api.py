@@ -12,9 +12,9 @@ from ..domain.draw import InvalidPrizes
 from ..domain.holds import HoldError
 from ..service_layer import draws, mall, settlement, wallet
 from . import schemas as s
+from .access import staff as staff_access
 from .authorizer import bearer
 from .http import Call, endpoint
-from .http import staff as staff_access
 
 ops_api = Blueprint(__name__)
 route = functools.partial(endpoint, ops_api, tag="staff", authorizer=bearer)

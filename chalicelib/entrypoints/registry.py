@@ -1,4 +1,4 @@
-"""Registers every blueprint on the app; the local-stage routes only in the local stage."""
+"""Registers every blueprint on the app (the local stage adds its own: ``chalicelib.local.dev_api``)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,22 @@ from chalice import Chalice
 
 from .admin_api import admin_api
 from .authorizer import auth
+from .docs_api import docs_api
 from .events_api import events_api
 from .identity_api import identity_api
 from .jobs_api import jobs_api, schedules
 from .member_api import member_api
-from .meta_api import dev_api, meta_api
+from .meta_api import meta_api
 from .ops_api import ops_api
 from .shop_api import shop_api
 from .wallet_api import wallet_api
 
 
-def register_all(app: Chalice, *, local: bool) -> None:
+def register_all(app: Chalice) -> None:
     blueprints = (
         auth,
         meta_api,
+        docs_api,
         identity_api,
         member_api,
         wallet_api,
@@ -32,5 +34,3 @@ def register_all(app: Chalice, *, local: bool) -> None:
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    if local:
-        app.register_blueprint(dev_api)

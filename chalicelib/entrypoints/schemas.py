@@ -5,9 +5,18 @@ strings), query strings and responses. The OpenAPI document is generated from th
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Self, Union
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    model_validator,
+)
 
 
 class Body(BaseModel):
@@ -23,7 +32,9 @@ class Query(BaseModel):
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An answer: every field is always written, so the document marks them all required."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 Phone = Annotated[str, Field(min_length=3, max_length=32, description="Mobile number; CN by default, E.164 accepted")]
@@ -151,11 +162,42 @@ class Me(Out):
     profile: ProfileOut
 
 
+def _some_of(*names: str) -> dict[str, object]:
+    """JSON Schema: at least one of ``names`` is given and not null."""
+    return {"anyOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]}
+
+
+def _one_of(*names: str) -> dict[str, object]:
+    """JSON Schema: exactly one of ``names`` is given, a non-zero integer; the others absent or null."""
+    return {
+        "oneOf": [
+            {
+                "required": [name],
+                "properties": {
+                    name: {"type": "integer", "not": {"const": 0}},
+                    **{other: {"type": "null"} for other in names if other != name},
+                },
+            }
+            for name in names
+        ]
+    }
+
+
 class ProfilePatch(Body):
+    """What to change; a field left out or null stays as it is, so a patch that changes
+    nothing is refused like an empty body elsewhere."""
+
+    model_config = ConfigDict(json_schema_extra=_some_of("name", "birthday", "region", "babies"))
     name: Annotated[str | None, Field(max_length=50)] = None
     birthday: date | None = None
     region: Annotated[str | None, Field(max_length=64)] = None
     babies: Annotated[list[Baby] | None, Field(max_length=10)] = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        if all(getattr(self, name) is None for name in type(self).model_fields):
+            raise ValueError("give at least one of name, birthday, region, babies")
+        return self
 
 
 class QrQuery(Query):
@@ -392,10 +434,20 @@ class JobReport(Out):
 
 
 class AdjustmentRequest(Body):
+    """A correction of points (ops) or of aibi (finance): exactly one of the two amounts."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of("points", "amount_fen"))
     member_id: Id
     points: Annotated[int | None, Field(ge=-(10**9), le=10**9)] = None
     amount_fen: Annotated[int | None, Field(ge=-(10**12), le=10**12)] = None
     reason: Reason
+
+    @model_validator(mode="after")
+    def _exactly_one_amount(self) -> Self:
+        amounts = [amount for amount in (self.points, self.amount_fen) if amount is not None]
+        if len(amounts) != 1 or amounts[0] == 0:
+            raise ValueError("give exactly one of points or amount_fen, not zero")
+        return self
 
 
 class Adjusted(Out):

@@ -17,8 +17,9 @@ from ..domain.holds import HoldError, HoldState
 from ..domain.signing import InvalidSignature
 from ..service_layer import earning, shop_payments
 from . import schemas as s
+from .access import SIGNED
 from .events_api import check_signature
-from .http import SIGNED, Call, endpoint
+from .http import Call, endpoint
 
 shop_api = Blueprint(__name__)
 route = functools.partial(endpoint, shop_api, tag="shop", access=SIGNED, verify=check_signature)

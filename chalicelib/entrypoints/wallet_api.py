@@ -14,8 +14,9 @@ from ..domain import wallet as w
 from ..domain.points import InsufficientPoints, PointsDebt
 from ..service_layer import draws, mall, settlement, wallet
 from . import schemas as s
+from .access import MEMBER
 from .authorizer import bearer
-from .http import MEMBER, Call, endpoint
+from .http import Call, endpoint
 
 wallet_api = Blueprint(__name__)
 route = functools.partial(endpoint, wallet_api, tag="wallet", access=MEMBER, authorizer=bearer)

@@ -22,7 +22,8 @@ def main() -> int:
         f"member-points local stage on http://127.0.0.1:{port}  (in-memory DynamoDB; data is lost on exit)\n"
         f"  staff admin: phone {settings.local_admin_phone}, TOTP secret {settings.local_admin_totp_secret}\n"
         f"  signed events: key id {settings.local_integration_key_id}, secret {settings.local_integration_secret}\n"
-        f"  SMS outbox: GET /v1/dev/sms?phone=<E.164>   OpenAPI: GET /v1/openapi.json",
+        f"  SMS outbox: GET /v1/dev/sms?phone=<E.164>   OpenAPI: GET /v1/openapi.json\n"
+        f"  API reference: http://127.0.0.1:{port}/v1/docs",
         flush=True,
     )
     try:

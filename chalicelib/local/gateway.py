@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,18 +30,26 @@ from chalice.local import (
 )
 
 from ..entrypoints.authorizer import Unauthorized
+from ..entrypoints.cors import allowed_origin
 
 GATEWAY_RESPONSES = Path(__file__).resolve().parents[2] / "infra" / "api.yaml"
+_TEMPLATE_PARAMETER = re.compile(r"\$\{(\w+)}")
+
+# A header value is a quoted literal ("'1'") or a {"Fn::Sub": ...} of the template's
+# parameters, which are given at deploy time; here each takes the local stage's value.
+HeaderValue = str | dict[str, str]
 
 
 @functools.cache
-def gateway_responses() -> dict[str, tuple[int, str, dict[str, str]]]:
+def gateway_responses() -> dict[str, tuple[int, str, dict[str, HeaderValue]]]:
     """``ResponseType -> (status, JSON body, headers)`` from infra/api.yaml."""
     table = {}
     for resource in yaml.safe_load(GATEWAY_RESPONSES.read_text(encoding="utf-8"))["Resources"].values():
+        if resource.get("Type") != "AWS::ApiGateway::GatewayResponse":
+            continue  # the file also holds the template's other additions
         props = resource["Properties"]
         headers = {
-            name.removeprefix("gatewayresponse.header."): value.strip("'")
+            name.removeprefix("gatewayresponse.header."): value
             for name, value in (props.get("ResponseParameters") or {}).items()
         }
         status = int(props.get("StatusCode") or (500 if props["ResponseType"] == "DEFAULT_5XX" else 400))
@@ -48,11 +57,18 @@ def gateway_responses() -> dict[str, tuple[int, str, dict[str, str]]]:
     return table
 
 
+def _header_value(value: HeaderValue) -> str:
+    if isinstance(value, dict):
+        parameters = {"CorsAllowOrigin": allowed_origin()}
+        value = _TEMPLATE_PARAMETER.sub(lambda m: parameters[m.group(1)], value["Fn::Sub"])
+    return value.strip("'")
+
+
 def _gateway_answer(response_type: str) -> dict[str, Any]:
     status, body, headers = gateway_responses()[response_type]
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", **headers},
+        "headers": {"Content-Type": "application/json", **{k: _header_value(v) for k, v in headers.items()}},
         "multiValueHeaders": {},
         "body": body,
     }

@@ -41,4 +41,9 @@ def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[Em
     container = bootstrap(settings, clock=clock, wall_clock=wall, rules=rules, outbox=Outbox(), session=aws.session)
     install(container)
     ensure_local_admin(container)
+    from app import app
+
+    from . import dev_api
+
+    dev_api.register(app)
     return aws, container

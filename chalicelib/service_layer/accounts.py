@@ -7,17 +7,15 @@ the order its balance changed).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pynamodb.models import Model
 
 from ..adapters.dynamodb.uow import UnitOfWork
 from ..domain.errors import ConcurrentUpdate
 
-Entry = TypeVar("Entry")
 
-
-class VersionedAccount(ABC, Generic[Entry]):
+class VersionedAccount[Entry](ABC):
     balance_model: type[Model]
 
     def __init__(self, member_id: str, item: Any | None) -> None:

@@ -7,7 +7,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from ulid import ULID
 
@@ -18,8 +18,6 @@ from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.calendar import local_date
 from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyReused
-
-T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
 # A member's points item is the hottest key of the table: the shop, the game server and
@@ -35,7 +33,7 @@ def backoff_s(number: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**number))
 
 
-def retrying(attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
+def retrying[T](attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
     """Run a read-decide-write use case again when another writer changed its inputs.
 
     Each attempt re-reads its state; the write is conditional on what was read, so a

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from ..adapters.observability import logger
+from ..adapters.observability import count, logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.calendar import Month, PeriodError, Quarter, local_date, start_of_local_day
 from ..domain.errors import NotFound, RuleViolation
-from . import guides, points_jobs, reconcile, settlement
+from . import points_jobs, reconcile, settlement
 from .common import audit
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -184,17 +184,24 @@ def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
 
 @job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identities")
 def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
-    return reconcile.reconcile()
+    report = reconcile.reconcile()
+    # emitted on every run, 0 included: the alarm also fires when reconcile stops running
+    count("ReconcileMismatches", reconcile.mismatch_count(report))
+    return report
 
 
 @job("settle-monthly", "Small-group share and guidance fees of a month (default: last month)", period="month")
 def _settle_monthly(c: Container, request: JobRequest) -> dict[str, Any]:
-    return settlement.run_settlement(c, settlement.MONTHLY, request.period, request.dry_run)
+    from . import settlement_run  # the engine and numpy: only in the functions that run it
+
+    return settlement_run.run_settlement(c, settlement.MONTHLY, request.period, request.dry_run)
 
 
 @job("settle-quarterly", "Q1 and Q10 pools of a quarter (default: last quarter)", period="quarter")
 def _settle_quarterly(c: Container, request: JobRequest) -> dict[str, Any]:
-    return settlement.run_settlement(c, settlement.QUARTERLY, request.period, request.dry_run)
+    from . import settlement_run
+
+    return settlement_run.run_settlement(c, settlement.QUARTERLY, request.period, request.dry_run)
 
 
 @job("release-rewards", "Credit approved settlements whose release day has come into wallets")
@@ -208,4 +215,6 @@ def _release_rewards(c: Container, request: JobRequest) -> dict[str, Any]:
     period="month",
 )
 def _evaluate_guides(c: Container, request: JobRequest) -> dict[str, Any]:
-    return guides.evaluate_guides(c, request.period, request.dry_run)
+    from . import guide_evaluation  # numpy: only in the functions that run it
+
+    return guide_evaluation.evaluate_guides(c, request.period, request.dry_run)

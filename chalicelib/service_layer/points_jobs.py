@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ..adapters.dynamodb.base import SHARDS, iso
 from ..adapters.dynamodb.points import PendingPointsItem, PointsBalanceItem
@@ -26,12 +26,11 @@ from . import mall, shop_payments
 from .common import LEDGER_ATTEMPTS, retrying
 from .points_ledger import MemberPoints, load_state
 
-T = TypeVar("T")
 PROGRESS_EVERY = 1000
 WORKERS = 8
 
 
-def per_shard(fetch: Callable[[int], Iterable[T]]) -> Iterator[T]:
+def per_shard[T](fetch: Callable[[int], Iterable[T]]) -> Iterator[T]:
     """Read the 16 shards of a sparse index in parallel (one query stream per shard)."""
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for items in pool.map(lambda shard: list(fetch(shard)), range(SHARDS)):

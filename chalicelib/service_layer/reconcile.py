@@ -117,3 +117,10 @@ def reconcile_wallets() -> dict[str, Any]:
 def reconcile() -> dict[str, Any]:
     points, wallets = reconcile_points(), reconcile_wallets()
     return {"ok": points["ok"] and wallets["ok"], "points": points, "aibi": wallets}
+
+
+def mismatch_count(report: dict[str, Any]) -> int:
+    """Accounts whose balance their entries do not explain, plus one for each failed identity."""
+    accounts = len(report["points"]["mismatches"]) + len(report["aibi"]["mismatches"])
+    identities = sum(1 for part in ("points", "aibi") if not report[part]["ok"] and not report[part]["mismatches"])
+    return accounts + identities

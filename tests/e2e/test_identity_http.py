@@ -653,6 +653,18 @@ def test_an_impossible_birthday_is_422(client, stack, patch):
     assert me(client, member)["profile"]["birthday"] is None
 
 
+@pytest.mark.parametrize("body", [b"", b"{}", b'{"name": null, "region": null}'])
+def test_a_profile_patch_that_changes_nothing_is_400_like_an_empty_body_elsewhere(client, stack, body):
+    member = register(client, stack)
+    client.patch("/v1/me", token=member.access_token, json_body={"name": "张三"})
+    answer = client.request(
+        "PATCH", "/v1/me", body=body, headers={"content-type": "application/json"}, token=member.access_token
+    )
+    assert_error(answer, 400, "invalid_request")
+    assert answer.json["error"]["problems"][0]["field"] == "body"
+    assert me(client, member)["profile"]["name"] == "张*"
+
+
 def _qr_matrix_from_png(png: bytes) -> list[list[bool]]:
     """The module grid of a QR code PNG: quiet zone and scale found from the finder pattern."""
     image = Image.open(io.BytesIO(png)).convert("L")

@@ -1,8 +1,18 @@
-"""The OpenAPI document the API serves lists exactly the routes Chalice registered."""
+"""The OpenAPI document the API serves lists exactly the routes Chalice registered, is a
+valid OpenAPI 3.1 document, and says what the routes do: their error codes, which bodies
+are required, the one-of fields."""
 
 from __future__ import annotations
 
+import re
+
+from openapi_spec_validator import validate
+
 from app import app
+from chalicelib.domain.signing import sign
+from chalicelib.entrypoints.errors import status_for
+from chalicelib.entrypoints.http import ROUTES
+from tests.builders import StaffDesk, register
 
 
 def document(client) -> dict:
@@ -60,7 +70,7 @@ def test_the_contracts_identity_calls_are_documented(client):
         ("/v1/admin/audit", "get"),
     ]:
         assert method in paths.get(path, {}), f"{method.upper()} {path} is not documented"
-    assert "unknown_referrer" in paths["/v1/auth/register"]["post"]["responses"]["422"]["description"]
+    assert "unknown_referrer" in error_codes(paths["/v1/auth/register"]["post"], "422")
     assert "409" in paths["/v1/auth/register"]["post"]["responses"]
     assert "image/png" in paths["/v1/me/qr"]["get"]["responses"]["200"]["content"]
 
@@ -80,4 +90,109 @@ def test_every_schema_reference_resolves(client):
                 yield from refs(value)
 
     for ref in set(refs(doc)):
-        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
+        section, name = re.fullmatch(r"#/components/(schemas|headers)/([^/]+)", ref).groups()
+        assert name in (schemas if section == "schemas" else doc["components"]["headers"]), ref
+
+
+def error_codes(operation: dict, status: str) -> list[str]:
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    assert schema["allOf"][0] == {"$ref": "#/components/schemas/Error"}
+    return schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"]
+
+
+def test_the_document_is_valid_openapi_3_1(client):
+    validate(document(client))
+
+
+def test_error_answers_list_their_codes_with_the_common_ones_the_gateway_and_parsing_add(client):
+    paths = document(client)["paths"]
+    me_patch = paths["/v1/me"]["patch"]
+    assert error_codes(me_patch, "400") == ["invalid_request"]
+    assert error_codes(me_patch, "401") == ["unauthorized"]
+    assert error_codes(me_patch, "403") == ["forbidden"]
+    assert set(error_codes(me_patch, "422")) == {"invalid_name", "invalid_profile"}
+    assert error_codes(me_patch, "413") == ["payload_too_large"]
+    approve = paths["/v1/admin/withdrawals/{withdrawal_id}/approve"]["post"]
+    assert "not_found" in error_codes(approve, "404")
+    job = paths["/v1/admin/jobs/{job}"]["post"]
+    assert set(error_codes(job, "422")) >= {"invalid_job_request"}
+    assert "500" not in job["responses"]
+    health = paths["/v1/health"]["get"]
+    assert set(health["responses"]) == {"200"}
+
+
+def test_every_answer_documents_the_request_id_and_a_429_its_retry_after(client):
+    doc = document(client)
+    limited = []
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                assert answer["headers"]["X-Request-Id"] == {"$ref": "#/components/headers/X-Request-Id"}
+                if status == "429":
+                    assert answer["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+                    budget = ["sms_budget_exhausted"] if path == "/v1/auth/otp" else []
+                    assert error_codes(operation, "429") == ["rate_limited", *budget]
+                    limited.append((method, path))
+    assert {("post", "/v1/auth/otp"), ("post", "/v1/me/referrals")} <= set(limited)
+    assert doc["components"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
+def test_the_problems_of_a_malformed_body_are_in_the_error_schema(client):
+    doc = document(client)
+    error = doc["components"]["schemas"]["Error"]["properties"]["error"]
+    assert error["properties"]["problems"]["items"] == {"$ref": "#/components/schemas/Problem"}
+    assert doc["components"]["schemas"]["Problem"]["required"] == ["field", "problem"]
+    answer = client.post("/v1/auth/otp", json_body={"phone": 5})
+    problems = answer.json["error"]["problems"]
+    assert answer.status_code == 400 and {p["field"] for p in problems} == {"phone", "purpose"}
+
+
+def test_an_adjustment_takes_exactly_one_of_points_and_amount_fen(client):
+    schema = document(client)["components"]["schemas"]["AdjustmentRequest"]
+    branches = {tuple(branch["required"]): branch["properties"] for branch in schema["oneOf"]}
+    assert branches == {
+        ("points",): {"points": {"type": "integer", "not": {"const": 0}}, "amount_fen": {"type": "null"}},
+        ("amount_fen",): {"amount_fen": {"type": "integer", "not": {"const": 0}}, "points": {"type": "null"}},
+    }
+
+
+def _empty_body_request(client, stack, desk: StaffDesk, member_token: str, spec) -> tuple[int, dict]:
+    path = re.sub(r"{\w+}", "nothing-here", spec.path)
+    headers = {"content-type": "application/json"}
+    token = None
+    if spec.access.kind == "member":
+        token = member_token
+    elif spec.access.kind == "staff":
+        token = desk.token(sorted(spec.access.roles)[0] if spec.access.roles else "admin")
+    elif spec.access.kind == "signed":
+        ts = str(int(stack.wall_clock.now().timestamp()))
+        headers |= {
+            "x-integration-key": stack.settings.local_integration_key_id,
+            "x-timestamp": ts,
+            "x-signature": sign(stack.settings.local_integration_secret, ts, b""),
+        }
+    answer = client.request(spec.method, path, body=b"", headers=headers, token=token)
+    return answer.status_code, answer.json if answer.body else {}
+
+
+def test_a_request_body_is_required_exactly_where_an_empty_body_is_refused(client, stack):
+    """Sends an empty body to every route that takes one, as a principal the route admits,
+    and compares what happened with the document's ``requestBody.required``."""
+    paths = document(client)["paths"]
+    desk = StaffDesk(client, stack)
+    member = register(client, stack)
+    checked = {}
+    for spec in ROUTES:
+        if spec.body is None or spec.path not in paths:
+            continue
+        status, body = _empty_body_request(client, stack, desk, member.access_token, spec)
+        assert status < 500, (spec.method, spec.path, body)
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        refusals = {(400, "invalid_request"), (status_for(spec.invalid_body), spec.invalid_body.code)}
+        refused = (status, error.get("code")) in refusals and bool(error.get("problems"))
+        required = paths[spec.path][spec.method.lower()]["requestBody"]["required"]
+        checked[(spec.method, spec.path)] = (refused, required)
+    assert len(checked) > 40
+    assert {route: pair for route, pair in checked.items() if pair[0] != pair[1]} == {}
+    assert checked[("PATCH", "/v1/me")] == (True, True)
+    assert checked[("POST", "/v1/admin/jobs/{job}")] == (False, False)

@@ -182,7 +182,3 @@ def test_the_global_budget_counts_every_country(budget_client, budget_stack, clo
     assert alert.startswith("SMS budget spent: all numbers")
     assert budget_stack.outbox.messages_to("+14155550123") == []
 
-
-def test_the_budget_error_is_declared_on_the_code_route(client):
-    operation = client.get("/v1/openapi.json").json["paths"]["/v1/auth/otp"]["post"]
-    assert operation["responses"]["429"]["description"] == "rate_limited; sms_budget_exhausted"

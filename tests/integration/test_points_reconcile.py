@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.adapters.dynamodb.points import PointsBalanceItem, PointsEntryItem
 from chalicelib.service_layer.points_ledger import balance_pk
-from chalicelib.service_layer.reconcile import reconcile_points
+from chalicelib.service_layer.reconcile import mismatch_count, reconcile, reconcile_points
 from tests.builders import post_event, register
 
 
@@ -29,3 +29,14 @@ def test_reconcile_reports_points_that_no_entry_issued(client, stack):
     report = reconcile_points()
     assert report["ok"] is False
     assert report["mismatches"][0]["member_id"] == member.member_id
+
+
+def test_the_alarmed_mismatch_count_is_zero_for_a_sound_ledger_and_counts_each_broken_account(client, stack):
+    first, second = register(client, stack), register(client, stack)
+    assert mismatch_count(reconcile()) == 0
+
+    for member in (first, second):
+        balance = PointsBalanceItem.get(balance_pk(member.member_id), PointsBalanceItem.SK)
+        balance.update(actions=[PointsBalanceItem.lifetime.add(1)])
+
+    assert mismatch_count(reconcile()) == 2

@@ -14,7 +14,7 @@ import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import Index
@@ -22,11 +22,9 @@ from pynamodb.models import Model
 
 from ...domain.errors import InvalidRequest
 
-T = TypeVar("T")
-
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class Page[T]:
     items: list[T]
     next_cursor: str | None
 
@@ -72,7 +70,7 @@ def key_attributes_of(source: type[Model] | Index) -> tuple[str, ...]:
     return ("pk", "sk")
 
 
-def query_page(
+def query_page[T](
     source: type[Model] | Index,
     hash_key: str,
     *,

@@ -1,0 +1,266 @@
+"""The deployable artifact as Lambda would run it: every function named in the packaged
+template imports its handler from the unzipped bundle alone, in an isolated interpreter
+of the runtime's Python version, with the function's environment from the template; and
+the template says what an operator needs (regional API, a policy, timeout, log retention,
+tracing and failure destination per function, alarms to the ops topic).
+
+Run by ``make test`` after ``make package`` (``PACKAGE_DIR``, default ``out/prod``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / os.environ.get("PACKAGE_DIR", "out/prod")
+HTTP_FUNCTIONS = ("APIHandler", "Bearer")
+# what the API's and the authorizer's cold start must not pay for
+HEAVY = ("numpy", "matplotlib", "chalicelib.domain.settlement", "chalicelib.service_layer.settlement_run")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.safe_load((PACKAGE / "sam.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("bundle")
+    with zipfile.ZipFile(PACKAGE / "deployment.zip") as archive:
+        archive.extractall(target)
+    return target
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def environment(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, str]:
+    """The function's variables over the template's Globals; values CloudFormation resolves
+    at deployment (imports from the data stack) become placeholders of the same shape."""
+    merged = {
+        **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
+        **properties.get("Environment", {}).get("Variables", {}),
+    }
+    return {
+        name: value if isinstance(value, str) else f"resolved-at-deploy-{name.lower()}"
+        for name, value in merged.items()
+    }
+
+
+def import_in_isolation(bundle: Path, handler: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    module, _, attribute = handler.rpartition(".")
+    code = (
+        "import importlib, json, sys\n"
+        f"sys.path.insert(0, {str(bundle)!r})\n"
+        f"handler = getattr(importlib.import_module({module!r}), {attribute!r})\n"
+        "assert callable(handler), 'the handler is not callable'\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    # -I: no environment variables, no user site; -S: no site-packages, only the bundle
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        cwd=bundle,
+        env={"PATH": "/usr/bin:/bin", "AWS_REGION": "cn-north-1", "AWS_LAMBDA_FUNCTION_NAME": "x", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_template_targets_the_runtime_of_the_tests_and_names_every_function(template):
+    found = functions(template)
+
+    assert set(found) == {
+        "APIHandler",
+        "Bearer",
+        "ReleasePending",
+        "ExpirePoints",
+        "Reconcile",
+        "SettleMonthly",
+        "SettleQuarterly",
+        "ReleaseRewards",
+        "EvaluateGuides",
+    }
+    assert {p["Runtime"] for p in found.values()} == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
+
+
+def test_every_handler_imports_from_the_bundle_alone(template, bundle):
+    failures = {}
+    for name, properties in functions(template).items():
+        result = import_in_isolation(bundle, properties["Handler"], environment(template, properties))
+        if result.returncode != 0:
+            failures[name] = result.stderr.strip().splitlines()[-1:]
+            continue
+        modules = set(json.loads(result.stdout))
+        assert not {m for m in modules if m.startswith("tests")}, name
+        if name in HTTP_FUNCTIONS:
+            assert not modules & set(HEAVY), (name, modules & set(HEAVY))
+    assert failures == {}
+
+
+def test_the_authorizer_imports_no_route_model_or_table_client(template, bundle):
+    properties = functions(template)["Bearer"]
+    result = import_in_isolation(bundle, properties["Handler"], environment(template, properties))
+
+    modules = set(json.loads(result.stdout))
+    assert not modules & {"pynamodb", "pydantic", "chalicelib.entrypoints.http"}
+
+
+def test_a_handler_without_a_stage_refuses_to_start(template, bundle):
+    properties = functions(template)["Bearer"]
+    env = {k: v for k, v in environment(template, properties).items() if k != "STAGE"}
+
+    result = import_in_isolation(bundle, properties["Handler"], env)
+
+    assert result.returncode != 0
+    assert "STAGE must be one of" in result.stderr
+
+
+def test_the_bundle_holds_no_local_stage_secrets_or_test_code(bundle):
+    names = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+
+    assert not {n for n in names if n.startswith(("tests/", ".chalice/", "infra/"))}
+    assert "chalicelib/entrypoints/route_access.json" in names
+
+
+def test_the_api_is_regional_with_tracing_access_logs_and_a_domain_at_its_root(template):
+    resources = template["Resources"]
+    api = resources["RestAPI"]["Properties"]
+
+    assert api["EndpointConfiguration"] == "REGIONAL"
+    assert api["TracingEnabled"] is True
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    mapping = resources["ApiDomainMapping"]["Properties"]
+    assert "BasePath" not in mapping  # the domain's root: https://<domain>/v1/..., never /v1/v1
+    assert resources["ApiDomain"]["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+
+
+def test_http_functions_answer_within_api_gateways_29_seconds_and_jobs_get_lambdas_maximum(template):
+    found = functions(template)
+
+    assert all(found[name]["Timeout"] < 29 for name in HTTP_FUNCTIONS)
+    assert all(p["Timeout"] == 900 for name, p in found.items() if name not in HTTP_FUNCTIONS)
+    assert found["Bearer"]["MemorySize"] < found["APIHandler"]["MemorySize"]
+
+
+def _statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def _actions(template: dict[str, Any], function: str) -> set[str]:
+    return {action for s in _statements(template, function) for action in s["Action"]}
+
+
+def test_each_function_has_a_least_privilege_policy(template):
+    authorizer = _actions(template, "Bearer")
+    assert not {a for a in authorizer if a.startswith(("dynamodb:", "s3:", "sns:", "sqs:"))}
+    reconcile = _actions(template, "Reconcile")
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems"} & reconcile
+    assert "s3:PutObject" in _actions(template, "SettleMonthly")
+    assert "s3:PutObject" not in _actions(template, "ReleasePending")
+    for function in functions(template):
+        for statement in _statements(template, function):
+            if statement["Action"] == ["sns:Publish"]:
+                assert statement["Resource"] != "*", function  # only the ops topic
+            if statement["Resource"] == "*":
+                assert set(statement["Action"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, function
+
+
+def test_every_function_has_log_retention_and_active_tracing(template):
+    resources = template["Resources"]
+    groups = {
+        resource["Properties"]["LogGroupName"]["Fn::Sub"]: resource["Properties"]["RetentionInDays"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in resource["Properties"]
+    }
+
+    for name, properties in functions(template).items():
+        assert groups.get(f"/aws/lambda/${{{name}}}", 0) > 0, name
+        assert properties["Tracing"] == "Active", name
+
+
+def test_every_scheduled_function_sends_its_failures_to_the_queue_ops_are_alerted_about(template):
+    for name, properties in functions(template).items():
+        if name in HTTP_FUNCTIONS:
+            continue
+        assert "Schedule" in {event["Type"] for event in properties["Events"].values()}, name
+        on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["JobFailures", "Arn"]}}, name
+        assert {"Sid": "OnFailureDestination"}.items() <= next(
+            s for s in _statements(template, name) if s["Sid"] == "OnFailureDestination"
+        ).items()
+
+
+def test_alarms_watch_5xx_throttles_job_errors_failed_runs_and_reconcile_and_tell_ops(template):
+    alarms = {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    ops = [{"Fn::ImportValue": {"Fn::Sub": "member-points-data-${Stage}-OpsAlertsTopicArn"}}]
+
+    assert set(alarms) == {
+        "ServerErrorsAlarm",
+        "Gateway5xxAlarm",
+        "ThrottlesAlarm",
+        "JobErrorsAlarm",
+        "JobFailuresWaiting",
+        "ReconcileMismatchAlarm",
+    }
+    assert all(alarm["AlarmActions"] == ops for alarm in alarms.values())
+    job_errors = {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for m in alarms["JobErrorsAlarm"]["Metrics"]
+        if "MetricStat" in m
+    }
+    assert job_errors == set(functions(template)) - set(HTTP_FUNCTIONS)
+    assert alarms["ReconcileMismatchAlarm"]["TreatMissingData"] == "breaching"  # a reconcile that stops running
+
+
+def test_on_lambda_the_api_traces_every_aws_call_and_the_authorizer_loads_no_tracing_sdk(template, bundle):
+    lambda_env = {"LAMBDA_TASK_ROOT": str(bundle)}
+    api = functions(template)["APIHandler"]
+    code = (
+        f"import sys; sys.path.insert(0, {str(bundle)!r}); import app; "
+        "from aws_xray_sdk.core import patcher; print(sorted(patcher._PATCHED_MODULES))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        cwd=bundle,
+        env={"PATH": "/usr/bin:/bin", "AWS_REGION": "cn-north-1", **environment(template, api), **lambda_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['botocore']"
+
+    bearer = functions(template)["Bearer"]
+    modules = json.loads(
+        import_in_isolation(bundle, bearer["Handler"], {**environment(template, bearer), **lambda_env}).stdout
+    )
+    assert not {m for m in modules if m.startswith("aws_xray_sdk")}
+
+
+def test_the_gateways_own_answers_default_to_the_stages_cors_origin(template):
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    stage = functions(template)["APIHandler"]["Environment"]["Variables"]["STAGE"]
+
+    expected = config["stages"][stage]["environment_variables"]["CORS_ALLOW_ORIGIN"]
+    assert template["Parameters"]["CorsAllowOrigin"]["Default"] == expected
