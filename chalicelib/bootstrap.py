@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import boto3
 
 from .adapters.crypto import FieldCipher, KeyRing
-from .adapters.messaging import OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.messaging import LazySmsSender, OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
 from .adapters.secrets import SecretsManagerSource, SecretSource
 from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
@@ -107,6 +107,28 @@ def subscribe_handlers(container: Container) -> None:
         container.subscribe(event_type, handler)
 
 
+def sms_sender(settings: Settings, session: Any, source: SecretSource, outbox: Outbox | None) -> SmsSender:
+    """The sender ``SMS_PROVIDER`` names (``Settings`` has refused any other value)."""
+    if settings.sms_provider == "aliyun":
+
+        def connect() -> SmsSender:
+            from .adapters.aliyun_sms import AliyunSmsSender  # the SDK is loaded only where it is used
+
+            return AliyunSmsSender.connect(
+                source.get_json(settings.aliyun_sms_secret_id),
+                settings.aliyun_sms_endpoint,
+                settings.aliyun_sms_sign_name,
+                dict(settings.aliyun_sms_templates),
+                protocol=settings.aliyun_sms_protocol,
+            )
+
+        return LazySmsSender(connect)
+    if settings.sms_provider == "sns":
+        return SnsSmsSender(session.client("sns"))
+    assert outbox is not None, "the outbox is the local stage's"
+    return outbox
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -116,18 +138,18 @@ def bootstrap(
     outbox: Outbox | None = None,
     session: Any = None,
 ) -> Container:
-    settings = settings or Settings.from_env()
+    settings = (settings or Settings.from_env()).checked()
     session = session or boto3.session.Session(region_name=settings.region)
     source = SecretsManagerSource(session.client("secretsmanager"))
     app_secret = source.get_json(settings.app_secret_id)
     keys = KeyRing.from_master(str(app_secret["master_key"]), str(app_secret.get("key_version", "1")))
+    ops: OpsNotifier
     if settings.is_local:
         outbox = outbox or Outbox()
-        sms: SmsSender = outbox
-        ops: OpsNotifier = outbox
+        ops = outbox
     else:
-        sns = session.client("sns")
-        sms, ops = SnsSmsSender(sns), SnsOpsNotifier(sns, settings.ops_topic_arn)
+        ops = SnsOpsNotifier(session.client("sns"), settings.ops_topic_arn)
+    sms = sms_sender(settings, session, source, outbox)
     container = Container(
         settings=settings,
         rules=rules or DEFAULT_RULES,

@@ -158,6 +158,18 @@ class RateLimited(DomainError):
         self.retry_after_s = max(1, int(retry_after_s))
 
 
+class SmsBudgetExhausted(RateLimited):
+    """Today's SMS budget (all numbers, or the number's country) is spent; codes resume
+    the next Asia/Shanghai day. ``budget`` names it for ops, never for the caller."""
+
+    code = "sms_budget_exhausted"
+    default_message = "No more codes can be sent today. Try again tomorrow."
+
+    def __init__(self, retry_after_s: int, budget: str) -> None:
+        super().__init__(retry_after_s)
+        self.budget = budget
+
+
 # --- lookups and state conflicts --------------------------------------------------------------
 class NotFound(DomainError):
     """The named thing does not exist (or is not visible to the caller)."""

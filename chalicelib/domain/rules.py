@@ -25,6 +25,23 @@ class OtpRules:
 
 
 @dataclass(frozen=True)
+class SmsBudgetRules:
+    """How many code requests a day (Asia/Shanghai) may send SMS at all: SMS pumping
+    (bots asking codes for premium-rate numbers) is paid by the programme. Every code
+    request counts, whether or not the number is a member's, so that the budget does not
+    tell which numbers are registered."""
+
+    # Decision: placeholder defaults for finance and ops to set.
+    per_day: int = 20_000
+    # ISO region of the number -> requests a day; mainland China gets the large budget
+    per_country_per_day: tuple[tuple[str, int], ...] = (("CN", 20_000),)
+    other_country_per_day: int = 100
+
+    def for_country(self, region: str) -> int:
+        return dict(self.per_country_per_day).get(region, self.other_country_per_day)
+
+
+@dataclass(frozen=True)
 class SessionRules:
     access_ttl_s: int = 15 * 60
     refresh_ttl_s: int = 30 * 24 * 3600
@@ -117,6 +134,7 @@ class SettlementRules:
 class Rules:
     version: str = RULES_VERSION
     otp: OtpRules = field(default_factory=OtpRules)
+    sms_budget: SmsBudgetRules = field(default_factory=SmsBudgetRules)
     sessions: SessionRules = field(default_factory=SessionRules)
     referral: ReferralRules = field(default_factory=ReferralRules)
     earning: EarningRules = field(default_factory=EarningRules)

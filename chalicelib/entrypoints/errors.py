@@ -23,6 +23,7 @@ class PayloadTooLarge(e.InvalidRequest):
 
 # first match wins: subclasses before their bases
 _STATUS: tuple[tuple[type[e.DomainError], int], ...] = (
+    (e.SmsBudgetExhausted, 429),
     (e.RateLimited, 429),
     (PayloadTooLarge, 413),
     (e.InvalidRequest, 400),

@@ -25,7 +25,7 @@ route = functools.partial(endpoint, identity_api, tag="identity", access=PUBLIC)
     status=202,
     body=s.OtpRequest,
     response=s.OtpSent,
-    errors=(e.InvalidPhone, e.RateLimited),
+    errors=(e.InvalidPhone, e.RateLimited, e.SmsBudgetExhausted),
 )
 def send_code(call: Call) -> s.OtpSent:
     sent = otp.send_code(call.c, call.body.phone, OtpPurpose(call.body.purpose), call.client_ip)

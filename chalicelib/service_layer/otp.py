@@ -2,11 +2,13 @@
 
 RULES.md 1: 6 digits, valid 5 minutes, at most 5 tries, a new code no sooner than 60 s
 after the last, at most 10 codes a number a day and 30 a client IP an hour. Codes are
-stored as keyed hashes only.
+stored as keyed hashes only. On top, a daily SMS budget for all numbers and one per
+country (``SmsBudgetRules``) bounds what SMS pumping can cost.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,13 +24,15 @@ from ..adapters.dynamodb.identity import (
     StaffPhoneItem,
 )
 from ..adapters.dynamodb.uow import UnitOfWork
+from ..adapters.messaging import SmsNotSent
+from ..adapters.observability import count, logger
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain.calendar import local_date, seconds_until_next_local_day
-from ..domain.errors import InvalidCode, RateLimited
+from ..domain.errors import ConcurrentUpdate, InvalidCode, RateLimited, SmsBudgetExhausted
 from ..domain.identity import MemberStatus, OtpChallenge, OtpPurpose
-
-SMS_TEMPLATE = "【会员中心】验证码 {code}，{minutes} 分钟内有效。请勿告诉他人。Your code is {code}."
+from ..domain.sms import Sms, budget_country, otp_code_sms
+from .common import retrying
 
 
 @dataclass(frozen=True)
@@ -45,19 +49,26 @@ def _otp_key(index: str, purpose: OtpPurpose) -> tuple[str, str]:
     return f"OTP#{index}#{purpose.value}", OtpItem.SK
 
 
-def count_in_window(uow: UnitOfWork, key: str, limit: int, retry_after_s: int, expires: datetime) -> None:
+def count_in_window(
+    uow: UnitOfWork,
+    key: str,
+    limit: int,
+    retry_after_s: int,
+    expires: datetime,
+    refusal: RateLimited | None = None,
+) -> None:
     """One more use of a fixed-window limit, refused atomically once ``limit`` is reached."""
     counter = CounterItem(pk=f"RATE#{key}", sk=CounterItem.SK)
     uow.update(
         counter,
         actions=[CounterItem.count.add(1), CounterItem.ttl.set(epoch(expires))],
         condition=CounterItem.count.does_not_exist() | (CounterItem.count < limit),
-        on_fail=RateLimited(retry_after_s),
+        on_fail=refusal or RateLimited(retry_after_s),
     )
 
 
 def _should_send(index: str, purpose: OtpPurpose) -> bool:
-    """Send only where a code can be used; the answer is the same either way (no enumeration)."""
+    """Send only where a code can be used; everything else is the same either way (no enumeration)."""
     if purpose is OtpPurpose.STAFF:
         link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
         staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
@@ -69,7 +80,63 @@ def _should_send(index: str, purpose: OtpPurpose) -> bool:
     return True
 
 
+def _count_sms_budget(uow: UnitOfWork, c: Container, phone: str, now: datetime) -> None:
+    """The global and the country's daily SMS budgets (RULES.md 1 has none: a decision)."""
+    budget = c.rules.sms_budget
+    day = local_date(now).isoformat()
+    country = budget_country(phone)
+    retry_after = seconds_until_next_local_day(now)
+    for name, limit in (("all numbers", budget.per_day), (country, budget.for_country(country))):
+        count_in_window(
+            uow,
+            f"sms-budget#{name}#{day}",
+            limit,
+            retry_after,
+            now + timedelta(days=2),
+            refusal=SmsBudgetExhausted(retry_after, name),
+        )
+
+
+def _alert_budget_spent(c: Container, refused: SmsBudgetExhausted, now: datetime) -> None:
+    """Tell ops once per budget and day: the first refused request wins a limit of one."""
+    day = local_date(now).isoformat()
+    uow = c.uow()
+    count_in_window(uow, f"sms-budget-alert#{refused.budget}#{day}", 1, 1, now + timedelta(days=2))
+    try:
+        uow.commit()
+    except (RateLimited, ConcurrentUpdate):  # another refused request is telling ops
+        return
+    logger.warning("sms budget spent", extra={"budget": refused.budget, "day": day})
+    count("SmsBudgetExhausted")
+    c.ops.notify(
+        f"SMS budget spent: {refused.budget}",
+        f"The daily SMS budget for {refused.budget} is spent for {day} (Asia/Shanghai): code requests "
+        "are refused with 429 sms_budget_exhausted until midnight. Check for SMS pumping before "
+        "raising SmsBudgetRules.",
+        now,
+    )
+
+
+def _deliver(c: Container, sms: Sms, now: datetime) -> None:
+    """Hand the code to the provider; a failure changes nothing in the answer (the member
+    asks again after the resend wait), it is logged by provider code and counted."""
+    try:
+        c.sms.send(sms, now)
+    except SmsNotSent as failure:
+        logger.warning("sms not sent", extra={"provider_code": failure.provider_code, "template": sms.template.name})
+        count("SmsFailed")
+        return
+    count("SmsSent")
+
+
 def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str) -> CodeSent:
+    """Store a new challenge under the limits and the SMS budget, then send the code.
+
+    Every number is read, counted and written the same way, whether or not it may use
+    the code (an unregistered number asking a login code, say): only the SMS is skipped,
+    and the stored challenge then holds the hash of a value no code can equal. So the
+    resend wait, the daily cap and the budget answer alike for members and strangers.
+    """
     rules = c.rules.otp
     phone = identity.normalize_phone(phone_raw)
     index = phone_index(c, phone)
@@ -83,26 +150,29 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
         now,
         rules,
     )
-    hour_end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    day = local_date(now)
-    uow = c.uow()
-    count_in_window(
-        uow,
-        f"otp-ip#{client_ip}#{now:%Y%m%d%H}",
-        rules.max_per_ip_per_hour,
-        int((hour_end - now).total_seconds()) + 1,
-        hour_end + timedelta(days=1),
-    )
-    count_in_window(
-        uow,
-        f"otp-phone#{index}#{day.isoformat()}",
-        rules.max_per_phone_per_day,
-        seconds_until_next_local_day(now),
-        now + timedelta(days=2),
-    )
     send = _should_send(index, purpose)
     code = identity.new_otp_code(c.randbelow, rules.digits)
-    if send:
+    stored = code if send else f"unsent:{secrets.token_hex(16)}"
+    hour_end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    day = local_date(now)
+
+    def attempt() -> None:
+        uow = c.uow()
+        count_in_window(
+            uow,
+            f"otp-ip#{client_ip}#{now:%Y%m%d%H}",
+            rules.max_per_ip_per_hour,
+            int((hour_end - now).total_seconds()) + 1,
+            hour_end + timedelta(days=1),
+        )
+        count_in_window(
+            uow,
+            f"otp-phone#{index}#{day.isoformat()}",
+            rules.max_per_phone_per_day,
+            seconds_until_next_local_day(now),
+            now + timedelta(days=2),
+        )
+        _count_sms_budget(uow, c, phone, now)
         resend_guard = (
             OtpItem.pk.does_not_exist()
             | (OtpItem.sent_at <= now - timedelta(seconds=rules.resend_after_s))
@@ -112,7 +182,7 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
             OtpItem(
                 pk=pk,
                 sk=sk,
-                code_hash=identity.hash_otp(c.keys.otp_key, index, purpose.value, code),
+                code_hash=identity.hash_otp(c.keys.otp_key, index, purpose.value, stored),
                 sent_at=now,
                 expires_at=now + timedelta(seconds=rules.ttl_s),
                 attempts=0,
@@ -121,9 +191,16 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
             condition=resend_guard,
             on_fail=RateLimited(rules.resend_after_s),
         )
-    uow.commit()
+        uow.commit()
+
+    try:
+        # the budget counters are shared by every request: a lost race is retried
+        retrying(attempt)
+    except SmsBudgetExhausted as refused:
+        _alert_budget_spent(c, refused, now)
+        raise
     if send:
-        c.sms.send(phone, SMS_TEMPLATE.format(code=code, minutes=rules.ttl_s // 60), now)
+        _deliver(c, otp_code_sms(phone, code, rules), now)
     return CodeSent(expires_in=rules.ttl_s, resend_after=rules.resend_after_s)
 
 

@@ -101,7 +101,8 @@ export const both: AdjustmentBody = { member_id: "m-1", points: 10, amount_fen: 
 export const neither: AdjustmentBody = { member_id: "m-1", reason: "x" };
 
 export function waitBeforeAnotherCode(refused: OtpRefused, retryAfterHeader: string | null): number {
-  const code: "rate_limited" = refused.error.code;
+  // sms_budget_exhausted: no more codes today; Retry-After runs to the next Shanghai midnight
+  const code: "rate_limited" | "sms_budget_exhausted" = refused.error.code;
   void code;
   return Number(retryAfterHeader ?? "60");
 }
