@@ -207,7 +207,7 @@ def test_every_scheduled_function_sends_its_failures_to_the_queue_ops_are_alerte
         ).items()
 
 
-def test_alarms_watch_5xx_throttles_job_errors_failed_runs_and_reconcile_and_tell_ops(template):
+def test_alarms_watch_5xx_throttles_job_errors_failed_runs_reconcile_and_sms_and_tell_ops(template):
     alarms = {
         name: resource["Properties"]
         for name, resource in template["Resources"].items()
@@ -222,6 +222,7 @@ def test_alarms_watch_5xx_throttles_job_errors_failed_runs_and_reconcile_and_tel
         "JobErrorsAlarm",
         "JobFailuresWaiting",
         "ReconcileMismatchAlarm",
+        "SmsFailedAlarm",
     }
     assert all(alarm["AlarmActions"] == ops for alarm in alarms.values())
     job_errors = {
