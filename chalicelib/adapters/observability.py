@@ -2,12 +2,15 @@
 CloudWatch metrics in the embedded metric format (Powertools Metrics), and X-Ray traces
 (Powertools Tracer).
 
-Code never logs personal data on purpose; the redaction filter is the second guard: it
-masks anything shaped like a phone number or a resident ID number in every record.
+Code never logs personal data on purpose; redaction is the second guard, applied to the
+final record as it is written (message, extra keys, appended keys, the formatted exception
+and its stack trace): phone numbers, resident ID numbers and bank card numbers in any
+string, and the whole value of a key that holds a name or an address.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -19,10 +22,22 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+# Digits inside a word or a dashed token are left alone (a ULID, a UUID, a key, a hash:
+# "11d2-8830-001613912345" is not a card); digits next to Chinese text are not (Python's
+# \b would treat CJK letters as part of the word).
+_START = r"(?<![0-9A-Za-z_])(?<![0-9A-Za-z_]-)"
+_END = r"(?![0-9A-Za-z_]|-[0-9A-Za-z_])"
 _PATTERNS = (
-    (re.compile(r"\+?\d{1,3}[ -]?1[3-9]\d{9}\b|\b1[3-9]\d{9}\b"), "[phone]"),
-    (re.compile(r"\b\d{17}[\dXx]\b"), "[id-number]"),
+    (re.compile(_START + r"\d{17}[\dXx]" + _END), "[id-number]"),
+    # 16 to 19 digits, written in groups or not
+    (re.compile(_START + r"\d(?:[ -]?\d){15,18}" + _END), "[card-number]"),
+    # any number in international form: + and 7 to 15 digits
+    (re.compile(r"\+\d(?:[ -]?\d){6,14}" + _END), "[phone]"),
+    # mainland mobiles, 3-4-4 with spaces or dashes, with or without 86 / 0086
+    (re.compile(_START + r"(?:(?:00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}" + _END), "[phone]"),
 )
+# keys whose whole value is personal, wherever they appear (extra, nested dicts)
+_PERSONAL_KEY = re.compile(r"^(?:(?:real|full|nick|user|holder|contact|account)_?)?name$|holder$|address$")
 
 
 def redact(text: str) -> str:
@@ -32,34 +47,30 @@ def redact(text: str) -> str:
 
 
 def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
+    # numbers stay numbers (amounts in fen, durations, epoch seconds): code writes them,
+    # personal data arrives as text
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, dict):
-        return {key: _redact_value(item) for key, item in value.items()}
+        return {
+            key: "[redacted]" if item is not None and _PERSONAL_KEY.search(str(key)) else _redact_value(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_redact_value(item) for item in value]
-    return value
+    # strings, and anything JSON would write through str(): an exception object, a datetime
+    return redact(str(value))
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if record.args:
-            record.args = (
-                tuple(_redact_value(arg) for arg in record.args) if isinstance(record.args, tuple) else record.args
-            )
-        for key, value in list(vars(record).items()):
-            if key not in ("msg", "args") and isinstance(value, str | dict | list):
-                setattr(record, key, _redact_value(value))
-        return True
+def redacted_json(log: dict[str, Any]) -> str:
+    """The Powertools formatter's serializer: the finished record, redacted, as one JSON line."""
+    return json.dumps(_redact_value(log), separators=(",", ":"), ensure_ascii=False)
 
 
-logger = Logger(service="member-points")
+logger = Logger(service="member-points", json_serializer=redacted_json)
 # botocore logs request bodies at DEBUG, and an SNS SMS request carries the phone number
 for _noisy in ("botocore", "boto3", "urllib3", "pynamodb"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
-logger.addFilter(RedactingFilter())
 
 # the namespace is per stage (POWERTOOLS_METRICS_NAMESPACE, .chalice/config.json), so alarms never mix stages
 metrics = Metrics(service="member-points")

@@ -14,12 +14,42 @@ from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
 
+# The calendar the programme takes from outside: a birthday is the oldest date anyone
+# sends, nothing is planned past 2100. Far from years 1 and 9999, where a conversion to
+# UTC, a month end or a year of expiry would overflow.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+FIRST_INSTANT = datetime.combine(FIRST_DAY, time.min, UTC)
+END_INSTANT = datetime.combine(LAST_DAY + timedelta(days=1), time.min, UTC)  # excluded
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 class PeriodError(ValueError):
-    """A period string is not ``YYYY-MM`` or ``YYYY-Qn``."""
+    """A period string is not ``YYYY-MM`` or ``YYYY-Qn``, or falls outside the calendar."""
+
+
+def in_calendar(day: date) -> bool:
+    """Whether ``day`` lies between ``FIRST_DAY`` and ``LAST_DAY``."""
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def instant_in_calendar(instant: datetime) -> bool:
+    """Whether an aware ``instant`` lies in the calendar's days (UTC); ``False`` where it
+    has no UTC representation at all (year 1 at +14:00, year 9999 at -14:00)."""
+    try:
+        utc = instant.astimezone(UTC)
+    except OverflowError:
+        return False
+    return FIRST_INSTANT <= utc < END_INSTANT
+
+
+def _period_year(text: str) -> int:
+    year = int(text[:4])
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise PeriodError(f"period must fall in {FIRST_DAY.year}..{LAST_DAY.year}, got {text!r}")
+    return year
 
 
 def local_date(instant: datetime) -> date:
@@ -64,7 +94,7 @@ class Month:
         m = _MONTH.match(text or "")
         if not m:
             raise PeriodError(f"period must be YYYY-MM, got {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+        return cls(_period_year(text), int(m.group(2)))
 
     @classmethod
     def of(cls, day: date) -> Month:
@@ -95,7 +125,7 @@ class Quarter:
         m = _QUARTER.match(text or "")
         if not m:
             raise PeriodError(f"period must be YYYY-Qn, got {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+        return cls(_period_year(text), int(m.group(2)))
 
     @classmethod
     def of(cls, day: date) -> Quarter:

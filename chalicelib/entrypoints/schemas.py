@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..domain import calendar
+
 
 class Body(BaseModel):
     """A request body: JSON types only, no coercion, unknown fields refused."""
@@ -42,6 +44,35 @@ Code = Annotated[str, Field(min_length=1, max_length=16, description="The 6-digi
 # a reason made of blanks is no reason (RULES.md 1: freezing, reviews and closing need one)
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Cursor = Annotated[str | None, Field(default=None, max_length=2048)]
+
+
+def _instant_in_calendar(instant: datetime) -> datetime:
+    # Year 1 at +14:00 has no UTC representation and year 9999 has no room for a month
+    # end or a year of expiry: refused here as a 400, not failing deep in a service.
+    if not calendar.instant_in_calendar(instant):
+        raise ValueError(f"the time must fall in the years {calendar.FIRST_DAY.year}..{calendar.LAST_DAY.year} (UTC)")
+    return instant.astimezone(UTC)
+
+
+def _day_in_calendar(day: date) -> date:
+    if not calendar.in_calendar(day):
+        raise ValueError(
+            f"the date must fall between {calendar.FIRST_DAY.isoformat()} and {calendar.LAST_DAY.isoformat()}"
+        )
+    return day
+
+
+# Every time and date a request carries is one of these two types.
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_instant_in_calendar),
+    Field(description=f"with an offset; years {calendar.FIRST_DAY.year}..{calendar.LAST_DAY.year} (UTC)"),
+]
+Day = Annotated[
+    date,
+    AfterValidator(_day_in_calendar),
+    Field(description=f"{calendar.FIRST_DAY.isoformat()}..{calendar.LAST_DAY.isoformat()}"),
+]
 
 
 class ListQuery(Query):
@@ -133,7 +164,7 @@ class WalletSummary(Out):
 
 
 class Baby(Body):
-    birthday: date
+    birthday: Day
 
 
 class BabyOut(Out):
@@ -189,7 +220,7 @@ class ProfilePatch(Body):
 
     model_config = ConfigDict(json_schema_extra=_some_of("name", "birthday", "region", "babies"))
     name: Annotated[str | None, Field(max_length=50)] = None
-    birthday: date | None = None
+    birthday: Day | None = None
     region: Annotated[str | None, Field(max_length=64)] = None
     babies: Annotated[list[Baby] | None, Field(max_length=10)] = None
 
@@ -241,7 +272,7 @@ class KycRequest(Body):
 class NutritionistRequest(Body):
     certificate_no: Annotated[str, Field(min_length=1, max_length=64)]
     issuer: Annotated[str, Field(min_length=1, max_length=100)]
-    issued_on: date
+    issued_on: Day
 
 
 class Review(Out):
@@ -315,7 +346,7 @@ class StaffRolesOut(Out):
 
 
 class AuditQuery(ListQuery):
-    day: date | None = None
+    day: Day | None = None
     target_id: Annotated[str | None, Field(max_length=64)] = None
 
 
@@ -395,7 +426,7 @@ class GuidanceCommittedData(Body):
 class _Event(Body):
     event_id: Id
     member_id: Id
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
 
 class OrderPaid(_Event):
@@ -444,9 +475,22 @@ class EventAccepted(Out):
 
 # --- jobs and adjustments -----------------------------------------------------------------------
 class JobBody(Body):
-    period: Annotated[str | None, Field(max_length=16, description="YYYY-MM or YYYY-Qn")] = None
-    # checked by ``jobs.parse_request`` like the console's JSON: a bad date is 422 invalid_job_request
-    as_of: Annotated[str | None, Field(max_length=32, description="YYYY-MM-DD")] = None
+    # both checked by ``jobs.parse_request`` like the console's JSON, within the same calendar
+    # as ``Day``: a bad one is 422 invalid_job_request
+    period: Annotated[
+        str | None,
+        Field(
+            max_length=16,
+            description=f"YYYY-MM or YYYY-Qn, years {calendar.FIRST_DAY.year}..{calendar.LAST_DAY.year}",
+        ),
+    ] = None
+    as_of: Annotated[
+        str | None,
+        Field(
+            max_length=32,
+            description=f"YYYY-MM-DD, {calendar.FIRST_DAY.isoformat()}..{calendar.LAST_DAY.isoformat()}",
+        ),
+    ] = None
     dry_run: bool = False
     reason: Annotated[str | None, Field(max_length=500, description="why it is run by hand (audited)")] = None
 
@@ -537,19 +581,6 @@ class SignedEvent(RootModel[Annotated[Union[EVENT_TYPES], Field(discriminator="t
 
 # --- wallet ------------------------------------------------------------------------------------------
 PositiveFen = Annotated[int, Field(gt=0, le=10**12)]
-
-
-def _has_utc_instant(instant: datetime) -> datetime:
-    # Year 1 at +14:00 or year 9999 at -14:00 has no UTC representation; stored and
-    # compared in UTC, it would fail deep in the service instead of here as a 400.
-    try:
-        instant.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("the time is out of range") from exc
-    return instant
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_has_utc_instant)]
 
 
 class WalletEntry(Out):
@@ -912,7 +943,7 @@ class RedPacketReport(Out):
 
 
 class DevClockRequest(Body):
-    now: AwareDatetime = Field(description="the business time the local stage should show from now on")
+    now: Instant = Field(description="the business time the local stage should show from now on")
 
 
 class DevClock(Out):

@@ -16,7 +16,16 @@ from typing import Any
 from ..adapters.observability import count, logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
-from ..domain.calendar import Month, PeriodError, Quarter, local_date, start_of_local_day
+from ..domain.calendar import (
+    FIRST_DAY,
+    LAST_DAY,
+    Month,
+    PeriodError,
+    Quarter,
+    in_calendar,
+    local_date,
+    start_of_local_day,
+)
 from ..domain.errors import NotFound, RuleViolation
 from . import points_jobs, reconcile, settlement
 from .common import audit
@@ -84,6 +93,8 @@ def parse_request(raw: dict[str, Any]) -> JobRequest:
             as_of = None
         if as_of is None:
             raise InvalidJobRequest("as_of must be a date YYYY-MM-DD.")
+        if not in_calendar(as_of):
+            raise InvalidJobRequest(f"as_of must fall between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}.")
     reason = raw.get("reason")
     if reason is not None and (not isinstance(reason, str) or not reason.strip() or len(reason) > 500):
         raise InvalidJobRequest("reason must be a text of 1 to 500 characters.")
@@ -109,7 +120,9 @@ def _check_period(spec: Job, request: JobRequest, today: date, *, time_travel: b
         (Month if spec.period == "month" else Quarter).parse(request.period)
     except PeriodError as exc:
         expected = "YYYY-MM" if spec.period == "month" else "YYYY-Qn"
-        raise InvalidJobRequest(f"{spec.name} needs a period {expected}; got {request.period!r}.") from exc
+        raise InvalidJobRequest(
+            f"{spec.name} needs a period {expected} in {FIRST_DAY.year}..{LAST_DAY.year}; got {request.period!r}."
+        ) from exc
 
 
 def run(c: Container, name: str, request: JobRequest, actor: Principal | None = None) -> dict[str, Any]:

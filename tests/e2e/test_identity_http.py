@@ -644,9 +644,7 @@ def test_a_partial_patch_keeps_the_other_fields(client, stack):
     )
 
 
-@pytest.mark.parametrize(
-    "patch", [{"birthday": "2026-11-24"}, {"babies": [{"birthday": "2027-01-01"}]}, {"birthday": "1899-12-31"}]
-)
+@pytest.mark.parametrize("patch", [{"birthday": "2026-11-24"}, {"babies": [{"birthday": "2027-01-01"}]}])
 def test_an_impossible_birthday_is_422(client, stack, patch):
     member = register(client, stack)
     assert_error(client.patch("/v1/me", token=member.access_token, json_body=patch), 422, "invalid_profile")

@@ -135,7 +135,7 @@ def test_no_phone_is_written_to_any_log(client, stack, clock, caplog):
         assert not any(needle in line for line in rendered), f"{needle!r} appears in the logs"
 
 
-def test_the_redaction_filter_masks_a_phone_logged_by_mistake(caplog):
+def test_a_phone_logged_by_mistake_is_masked_in_the_written_line(caplog):
     from chalicelib.adapters.observability import logger
 
     with caplog.at_level(logging.INFO, logger="member-points"):
