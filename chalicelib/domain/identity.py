@@ -63,6 +63,12 @@ NUTRITIONIST_ROLE = "nutritionist"
 
 
 # --- phone numbers -----------------------------------------------------------------------
+def phone_country(e164: str) -> str:
+    """The ISO region of a number's calling code (``CN`` for +86; ``ZZ`` if none), e.g. the
+    country whose daily SMS budget it draws on."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or "ZZ"
+
+
 def normalize_phone(raw: str, default_region: str = "CN") -> str:
     """A mobile number in E.164, or ``InvalidPhone``."""
     try:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import phonenumbers
-
 from .rules import OtpRules
 
 OTP_CODE = "otp_code"
@@ -47,8 +45,3 @@ def otp_code_template(rules: OtpRules) -> SmsTemplate:
 
 def otp_code_sms(to_e164: str, code: str, rules: OtpRules) -> Sms:
     return Sms(to_e164, otp_code_template(rules), {"code": code})
-
-
-def budget_country(e164: str) -> str:
-    """The ISO region whose daily SMS budget a number draws on (``CN`` for +86)."""
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or "ZZ"

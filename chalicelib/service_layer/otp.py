@@ -31,7 +31,7 @@ from ..domain import identity
 from ..domain.calendar import local_date, seconds_until_next_local_day
 from ..domain.errors import ConcurrentUpdate, InvalidCode, RateLimited, SmsBudgetExhausted
 from ..domain.identity import MemberStatus, OtpChallenge, OtpPurpose
-from ..domain.sms import Sms, budget_country, otp_code_sms
+from ..domain.sms import Sms, otp_code_sms
 from .common import retrying
 
 
@@ -84,7 +84,7 @@ def _count_sms_budget(uow: UnitOfWork, c: Container, phone: str, now: datetime) 
     """The global and the country's daily SMS budgets (RULES.md 1 has none: a decision)."""
     budget = c.rules.sms_budget
     day = local_date(now).isoformat()
-    country = budget_country(phone)
+    country = identity.phone_country(phone)
     retry_after = seconds_until_next_local_day(now)
     for name, limit in (("all numbers", budget.per_day), (country, budget.for_country(country))):
         count_in_window(

@@ -11,8 +11,9 @@ import pytest
 from chalicelib.adapters.messaging import SmsNotSent
 from chalicelib.bootstrap import bootstrap, sms_sender
 from chalicelib.config import ConfigurationError, Settings
+from chalicelib.domain.identity import phone_country
 from chalicelib.domain.rules import OtpRules, SmsBudgetRules
-from chalicelib.domain.sms import budget_country, otp_code_sms
+from chalicelib.domain.sms import otp_code_sms
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 ALIYUN = {
@@ -110,7 +111,7 @@ def test_the_code_template_has_one_variable_and_renders_the_validity_from_the_ru
     [("+8613912345678", "CN"), ("+85251234567", "HK"), ("+14155550123", "US"), ("+6591234567", "SG")],
 )
 def test_the_budget_country_comes_from_the_calling_code(phone, country):
-    assert budget_country(phone) == country
+    assert phone_country(phone) == country
 
 
 def test_mainland_china_gets_the_large_budget_and_every_other_country_the_small_one():
