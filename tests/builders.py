@@ -140,6 +140,21 @@ def assert_error(response: HttpResponse, status: int, code: str | None = None) -
     return error
 
 
+def review_version(client: Client, token: str, kind: str, member_id: str) -> int:
+    """The version of a member's submission as its reviewer opens it (``kind``: kyc, nutritionists)."""
+    opened = client.get(f"/v1/admin/{kind}/{member_id}", token=token)
+    assert opened.status_code == 200, opened.body
+    return opened.json["version"]
+
+
+def decide_review(
+    client: Client, token: str, kind: str, member_id: str, decision: str = "approve", reason: str = "ok"
+) -> HttpResponse:
+    """Ops open a submission, then approve (or reject) the version they read."""
+    body = {"reason": reason, "version": review_version(client, token, kind, member_id)}
+    return client.post(f"/v1/admin/{kind}/{member_id}/{decision}", token=token, json_body=body)
+
+
 @functools.cache
 def _dynamodb(region: str) -> Any:
     # one client per process, from the local stage's shared session: a new boto3 client

@@ -14,7 +14,7 @@ from chalicelib.adapters.dynamodb.wallet import WalletItem
 from chalicelib.bootstrap import Container
 from chalicelib.local.gateway import Client
 from chalicelib.service_layer.points_ledger import balance_pk
-from tests.builders import Member, StaffDesk, login, post_event, register
+from tests.builders import Member, StaffDesk, decide_review, login, post_event, register
 
 # staff access tokens live 15 minutes; sign in again well before that
 SESSION_REFRESH = timedelta(minutes=10)
@@ -69,11 +69,7 @@ class Desk(StaffDesk):
         )
         assert r.status_code == 202, r.body
         ops = self.token("admin")
-        r = self.client.post(
-            f"/v1/admin/nutritionists/{member.member_id}/approve",
-            token=ops,
-            json_body={"reason": "certificate checked"},
-        )
+        r = decide_review(self.client, ops, "nutritionists", member.member_id, reason="certificate checked")
         assert r.status_code == 200, r.body
         r = self.client.post(
             f"/v1/admin/nutritionists/{member.member_id}/assessment",

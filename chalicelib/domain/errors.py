@@ -205,6 +205,14 @@ class InvalidState(Conflict):
     code = "invalid_state"
 
 
+class ReviewChanged(Conflict):
+    """The member submitted again since the reviewer read the submission: a decision
+    would apply to details nobody reviewed."""
+
+    code = "review_changed"
+    default_message = "The member submitted again since this version was read; review the current one."
+
+
 class AccountNotClosable(Conflict):
     """An account holding aibi or an open withdrawal cannot be closed."""
 

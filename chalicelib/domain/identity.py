@@ -20,7 +20,16 @@ from stdnum import luhn, numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-from .errors import InvalidCode, InvalidIdNumber, InvalidName, InvalidPhone, ProfileInvalid, RateLimited
+from .errors import (
+    InvalidCode,
+    InvalidIdNumber,
+    InvalidName,
+    InvalidPhone,
+    InvalidState,
+    ProfileInvalid,
+    RateLimited,
+    ReviewChanged,
+)
 from .rules import OtpRules
 
 Randbelow = Callable[[int], int]
@@ -264,3 +273,18 @@ def profile_became_complete(before: Profile, after: Profile, completed_once: boo
 def late_binding_open(registered_at: datetime, first_paid_at: datetime | None, now: datetime, window_days: int) -> bool:
     """Decision (RULES.md 2): before the first paid order and within the window."""
     return first_paid_at is None and now - registered_at <= timedelta(days=window_days)
+
+
+# --- reviews (实名认证, 营养师认证) ---------------------------------------------------------------------
+def require_pending(status: str) -> None:
+    """Only a submission that waits for ops may be read in clear or decided."""
+    if status != "pending":
+        raise InvalidState(f"This submission is already {status}.")
+
+
+def check_decision(status: str, current_version: int, seen_version: int) -> None:
+    """A decision binds to the version the reviewer read: a (re)submission since then
+    voids it, so nobody approves details they never saw."""
+    if seen_version != current_version:
+        raise ReviewChanged()
+    require_pending(status)

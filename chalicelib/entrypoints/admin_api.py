@@ -22,11 +22,16 @@ OPS = staff_access("ops", "admin")
 ADMIN = staff_access("admin")
 AUDIT_READERS = staff_access("admin", "auditor")
 _KINDS = {"kyc": ReviewKind.KYC, "nutritionists": ReviewKind.NUTRITIONIST}
+_REVEALED: dict[ReviewKind, type[s.KycRevealed] | type[s.CertificateRevealed]] = {
+    ReviewKind.KYC: s.KycRevealed,
+    ReviewKind.NUTRITIONIST: s.CertificateRevealed,
+}
 
 
 def _decide(call: Call, kind: ReviewKind, member_id: str, approve: bool) -> s.Review:
     assert call.principal is not None
-    return review_out(reviews.decide(call.c, call.principal, kind, member_id, approve, call.body.reason))
+    body = call.body
+    return review_out(reviews.decide(call.c, call.principal, kind, member_id, body.version, approve, body.reason))
 
 
 for _plural, _kind in _KINDS.items():
@@ -36,10 +41,10 @@ for _plural, _kind in _KINDS.items():
             f"/v1/admin/{plural}/{{member_id}}/approve",
             "POST",
             access=OPS,
-            body=s.ReasonRequest,
+            body=s.ReviewDecisionRequest,
             response=s.Review,
-            summary=f"Approve a {kind.value} submission",
-            errors=(e.NotFound, e.InvalidState),
+            summary=f"Approve the {kind.value} submission of the version read",
+            errors=(e.NotFound, e.InvalidState, e.ReviewChanged),
         )
         def approve(call: Call, member_id: str) -> s.Review:
             return _decide(call, kind, member_id, True)
@@ -48,13 +53,41 @@ for _plural, _kind in _KINDS.items():
             f"/v1/admin/{plural}/{{member_id}}/reject",
             "POST",
             access=OPS,
-            body=s.ReasonRequest,
+            body=s.ReviewDecisionRequest,
             response=s.Review,
-            summary=f"Reject a {kind.value} submission with a reason",
-            errors=(e.NotFound, e.InvalidState),
+            summary=f"Reject the {kind.value} submission of the version read, with a reason",
+            errors=(e.NotFound, e.InvalidState, e.ReviewChanged),
         )
         def reject(call: Call, member_id: str) -> s.Review:
             return _decide(call, kind, member_id, False)
+
+        @route(
+            f"/v1/admin/{plural}/{{member_id}}",
+            "GET",
+            access=OPS,
+            response=s.Review,
+            summary=f"A member's {kind.value} submission, masked, with the version a decision must name",
+            errors=(e.NotFound,),
+        )
+        def review(call: Call, member_id: str) -> s.Review:
+            found = reviews.get_review(call.c, member_id, kind)
+            if found is None:
+                raise e.NotFound("Nothing was submitted.")
+            return review_out(found)
+
+        @route(
+            f"/v1/admin/{plural}/{{member_id}}/reveal",
+            "POST",
+            access=OPS,
+            body=s.ReasonRequest,
+            response=_REVEALED[kind],
+            summary=f"The pending {kind.value} submission unmasked, for checking it; audited with the reason",
+            errors=(e.NotFound, e.InvalidState),
+        )
+        def reveal(call: Call, member_id: str) -> s.KycRevealed | s.CertificateRevealed:
+            assert call.principal is not None
+            r = reviews.reveal(call.c, call.principal, kind, member_id, call.body.reason)
+            return _REVEALED[kind](member_id=r.member_id, version=r.version, submitted_at=r.submitted_at, **r.details)
 
         @route(
             f"/v1/admin/{plural}",
@@ -62,7 +95,7 @@ for _plural, _kind in _KINDS.items():
             access=OPS,
             query=s.ListQuery,
             response=s.ReviewList,
-            summary=f"Pending {kind.value} submissions, oldest first",
+            summary=f"Pending {kind.value} submissions, oldest first, with the version each decision must name",
         )
         def pending(call: Call) -> s.ReviewList:
             page = reviews.pending(call.c, kind, call.query.limit, call.query.cursor)

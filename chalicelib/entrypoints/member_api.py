@@ -61,6 +61,7 @@ def review_out(r: ReviewView) -> s.Review:
     return s.Review(
         member_id=r.member_id,
         kind=r.kind,
+        version=r.version,
         status=r.status,
         submitted_at=r.submitted_at,
         decided_at=r.decided_at,

@@ -278,6 +278,7 @@ class NutritionistRequest(Body):
 class Review(Out):
     member_id: str
     kind: str
+    version: int = Field(description="1, 2, ... one more on every (re)submission; a decision names the one it read")
     status: str
     submitted_at: datetime
     decided_at: datetime | None
@@ -288,6 +289,30 @@ class Review(Out):
 class ReviewList(Out):
     reviews: list[Review]
     next_cursor: str | None
+
+
+class ReviewDecisionRequest(Body):
+    reason: Reason
+    version: int = Field(
+        ge=1, le=10**9, description="The version the reviewer read; a newer submission answers 409 review_changed"
+    )
+
+
+class KycRevealed(Out):
+    member_id: str
+    version: int
+    submitted_at: datetime
+    real_name: str
+    id_number: str
+
+
+class CertificateRevealed(Out):
+    member_id: str
+    version: int
+    submitted_at: datetime
+    certificate_no: str
+    issuer: str
+    issued_on: date
 
 
 class CloseRequest(Body):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from pynamodb.expressions.condition import Condition
+
 from ..adapters.dynamodb.base import iso
 from ..adapters.dynamodb.identity import IdNumberItem, MemberItem, ReviewItem
 from ..adapters.dynamodb.pagination import Page, query_page
@@ -43,6 +45,7 @@ class IdNumberInUse(Conflict):
 class ReviewView:
     member_id: str
     kind: str
+    version: int
     status: str
     submitted_at: datetime
     decided_at: datetime | None
@@ -50,32 +53,68 @@ class ReviewView:
     summary: dict[str, str]
 
 
+@dataclass(frozen=True)
+class RevealedSubmission:
+    """A pending submission in clear, for the reviewer who must check it."""
+
+    member_id: str
+    kind: str
+    version: int
+    submitted_at: datetime
+    details: dict[str, str]
+
+
 def _queue(kind: ReviewKind) -> str:
     return f"REVIEW#{kind.value}#pending"
+
+
+def _version(item: ReviewItem) -> int:
+    return 1 if item.version is None else int(item.version)
+
+
+def _still_at(item: ReviewItem) -> Condition:
+    """The stored submission is still the version that was read."""
+    if item.version is None:
+        return ReviewItem.version.does_not_exist()
+    return ReviewItem.version == item.version
 
 
 def _submit(c: Container, member_id: str, kind: ReviewKind, details: dict[str, str], id_index: str | None) -> None:
     member = require_member(member_id)
     require_live_or_frozen(member)
-    now = c.now()
-    uow = c.uow()
-    uow.put(
-        ReviewItem(
-            pk=member.pk,
-            sk=kind.sort_key,
-            member_id=member_id,
-            kind=kind.value,
-            status="pending",
-            details_enc=c.cipher.encrypt(json.dumps(details, ensure_ascii=False), field=f"review-{kind.value}"),
-            id_index=id_index,
-            submitted_at=now,
-            gsi3pk=_queue(kind),
-            gsi3sk=f"{iso(now)}#{member_id}",
-        ),
-        condition=ReviewItem.pk.does_not_exist() | (ReviewItem.status != "approved"),
-        on_fail=InvalidState("This has already been approved."),
-    )
-    uow.commit()
+    details_enc = c.cipher.encrypt(json.dumps(details, ensure_ascii=False), field=f"review-{kind.value}")
+
+    def attempt() -> None:
+        previous = ReviewItem.get_or_none(member.pk, kind.sort_key)
+        if previous is not None and previous.status == "approved":
+            raise InvalidState("This has already been approved.")
+        now = c.now()
+        uow = c.uow()
+        # no error of its own: a lost race (a decision, another resubmission) re-reads
+        unchanged = (
+            ReviewItem.pk.does_not_exist()
+            if previous is None
+            else _still_at(previous) & (ReviewItem.status != "approved")
+        )
+        uow.put(
+            ReviewItem(
+                pk=member.pk,
+                sk=kind.sort_key,
+                member_id=member_id,
+                kind=kind.value,
+                status="pending",
+                details_enc=details_enc,
+                version=1 if previous is None else _version(previous) + 1,
+                id_index=id_index,
+                submitted_at=now,
+                gsi3pk=_queue(kind),
+                gsi3sk=f"{iso(now)}#{member_id}",
+            ),
+            condition=unchanged,
+        )
+        uow.commit()
+
+    retrying(attempt)
 
 
 def submit_kyc(c: Container, member_id: str, real_name: str, id_number: str) -> None:
@@ -93,8 +132,12 @@ def submit_certificate(c: Container, member_id: str, certificate_no: str, issuer
     _submit(c, member_id, ReviewKind.NUTRITIONIST, details, None)
 
 
+def _details(c: Container, item: ReviewItem) -> dict[str, str]:
+    return dict(json.loads(c.cipher.decrypt(item.details_enc, field=f"review-{item.kind}")))
+
+
 def _summary(c: Container, item: ReviewItem) -> dict[str, str]:
-    details = json.loads(c.cipher.decrypt(item.details_enc, field=f"review-{item.kind}"))
+    details = _details(c, item)
     if item.kind == ReviewKind.KYC:
         return {
             "real_name": identity.mask_name(details["real_name"]),
@@ -109,7 +152,14 @@ def _summary(c: Container, item: ReviewItem) -> dict[str, str]:
 
 def _to_view(c: Container, item: ReviewItem) -> ReviewView:
     return ReviewView(
-        item.member_id, item.kind, item.status, item.submitted_at, item.decided_at, item.reason, _summary(c, item)
+        item.member_id,
+        item.kind,
+        _version(item),
+        item.status,
+        item.submitted_at,
+        item.decided_at,
+        item.reason,
+        _summary(c, item),
     )
 
 
@@ -123,7 +173,7 @@ def verified_real_name(c: Container, member_id: str) -> str | None:
     item = ReviewItem.get_or_none(f"MEMBER#{member_id}", ReviewKind.KYC.sort_key)
     if item is None or item.status != "approved":
         return None
-    return str(json.loads(c.cipher.decrypt(item.details_enc, field="review-kyc"))["real_name"])
+    return _details(c, item)["real_name"]
 
 
 def kyc_approved_condition(uow: UnitOfWork, member_id: str) -> None:
@@ -137,16 +187,21 @@ def kyc_approved_condition(uow: UnitOfWork, member_id: str) -> None:
     )
 
 
-def decide(c: Container, actor: Principal, kind: ReviewKind, member_id: str, approve: bool, reason: str) -> ReviewView:
+def decide(
+    c: Container, actor: Principal, kind: ReviewKind, member_id: str, version: int, approve: bool, reason: str
+) -> ReviewView:
+    """Approve or reject the submission ``version``, the one the reviewer read."""
+
     def attempt() -> ReviewView:
         item = ReviewItem.get_or_none(f"MEMBER#{member_id}", kind.sort_key)
         if item is None:
             raise NotFound("Nothing was submitted.")
-        if item.status != "pending":
-            raise InvalidState(f"This submission is already {item.status}.")
+        identity.check_decision(item.status, _version(item), version)
         now = c.now()
         status = "approved" if approve else "rejected"
         uow = c.uow()
+        # no error of its own: a resubmission or another decision since the read is
+        # re-read and reported precisely (review_changed, invalid_state)
         uow.update(
             item,
             [
@@ -157,8 +212,7 @@ def decide(c: Container, actor: Principal, kind: ReviewKind, member_id: str, app
                 ReviewItem.gsi3pk.remove(),
                 ReviewItem.gsi3sk.remove(),
             ],
-            condition=(ReviewItem.status == "pending") & (ReviewItem.submitted_at == item.submitted_at),
-            on_fail=InvalidState("This submission changed meanwhile."),
+            condition=(ReviewItem.status == "pending") & _still_at(item),
         )
         if approve and kind is ReviewKind.KYC:
             uow.put(
@@ -184,12 +238,32 @@ def decide(c: Container, actor: Principal, kind: ReviewKind, member_id: str, app
             "member",
             member_id,
             reason,
-            {"status": "pending"},
-            {"status": status},
+            {"status": "pending", "version": version},
+            {"status": status, "version": version},
         )
         uow.commit()
         item.status, item.decided_at, item.reason = status, now, reason
         return _to_view(c, item)
+
+    return retrying(attempt)
+
+
+def reveal(c: Container, actor: Principal, kind: ReviewKind, member_id: str, reason: str) -> RevealedSubmission:
+    """The pending submission in clear for its reviewer. The audit entry (who, when,
+    whose, why, which version; never the values) commits before anything is decrypted,
+    on the condition that the version it names is still the one stored."""
+
+    def attempt() -> RevealedSubmission:
+        item = ReviewItem.get_or_none(f"MEMBER#{member_id}", kind.sort_key)
+        if item is None:
+            raise NotFound("Nothing was submitted.")
+        identity.require_pending(item.status)
+        version = _version(item)
+        uow = c.uow()
+        uow.check(ReviewItem, item.pk, item.sk, (ReviewItem.status == "pending") & _still_at(item))
+        audit(uow, c, actor, f"{kind.value}.revealed", "member", member_id, reason, None, {"version": version})
+        uow.commit()
+        return RevealedSubmission(member_id, item.kind, version, item.submitted_at, _details(c, item))
 
     return retrying(attempt)
 

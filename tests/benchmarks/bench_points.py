@@ -152,7 +152,7 @@ class Paths:
         return send
 
     def run(self) -> list[tuple[str, dict[str, Any], str]]:
-        from tests.builders import admin_token, last_code, new_phone, register, run_job, send_code
+        from tests.builders import admin_token, decide_review, last_code, new_phone, register, run_job, send_code
 
         client, c = self.client, self.c
         # warm-up: every client created, every secret cached, every code path imported
@@ -231,9 +231,7 @@ class Paths:
         )
         self.measure(
             "approve nutritionist (staff)",
-            lambda: client.post(
-                f"/v1/admin/nutritionists/{nutritionist.member_id}/approve", token=admin, json_body={"reason": "ok"}
-            ),
+            lambda: decide_review(client, admin, "nutritionists", nutritionist.member_id),
             "+ certified points",
         )
         self.measure(

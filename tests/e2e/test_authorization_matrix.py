@@ -39,6 +39,7 @@ from chalicelib.service_layer.sessions import current_principal
 from tests.builders import (
     admin_token,
     assert_error,
+    decide_review,
     fresh_ip,
     login,
     new_phone,
@@ -218,9 +219,7 @@ def _nutritionist(client: Client, c: Container, ops: str) -> Caller:
     certificate = {"certificate_no": "NUT-MATRIX-1", "issuer": "中国营养学会", "issued_on": "2026-01-02"}
     applied = client.post("/v1/me/nutritionist", token=member.access_token, json_body=certificate)
     assert applied.status_code in (200, 201, 202), applied.body
-    approved = client.post(
-        f"/v1/admin/nutritionists/{member.member_id}/approve", token=ops, json_body={"reason": "certificate checked"}
-    )
+    approved = decide_review(client, ops, "nutritionists", member.member_id, reason="certificate checked")
     assert approved.status_code == 200, approved.body
     token = refreshed(client, member).access_token  # a token that carries the new role
 

@@ -3,7 +3,7 @@ tier; a wrong window is a clear 4xx; ops lower a tier with a reason."""
 
 from datetime import UTC, datetime
 
-from tests.builders import login, post_event, register, staff_token
+from tests.builders import decide_review, login, post_event, register, staff_token
 
 
 def test_evaluation_raises_a_nutritionist_to_tier_2(client, stack, clock):
@@ -17,12 +17,7 @@ def test_evaluation_raises_a_nutritionist_to_tier_2(client, stack, clock):
     )
     assert r.status_code == 202
     ops = staff_token(client, stack, "ops")
-    assert (
-        client.post(
-            f"/v1/admin/nutritionists/{guide.member_id}/approve", token=ops, json_body={"reason": "certificate checked"}
-        ).status_code
-        == 200
-    )
+    assert decide_review(client, ops, "nutritionists", guide.member_id, reason="certificate checked").status_code == 200
     assert (
         client.post(
             f"/v1/admin/nutritionists/{guide.member_id}/assessment",

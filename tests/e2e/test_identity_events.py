@@ -13,7 +13,7 @@ from chalicelib.domain.events import (
     ReferralEffective,
     SessionStarted,
 )
-from tests.builders import forbid_server_errors, invite, login, new_staff, register
+from tests.builders import decide_review, forbid_server_errors, invite, login, new_staff, register
 
 
 @pytest.fixture(autouse=True)
@@ -104,5 +104,5 @@ def test_a_certified_nutritionist_is_announced_once(client, stack, events):
     certificate = {"certificate_no": "C-1", "issuer": "中国营养学会", "issued_on": "2024-06-01"}
     client.post("/v1/me/nutritionist", token=member.access_token, json_body=certificate)
     events.clear()
-    client.post(f"/v1/admin/nutritionists/{member.member_id}/approve", token=ops, json_body={"reason": "ok"})
+    assert decide_review(client, ops, "nutritionists", member.member_id).status_code == 200
     assert events == [NutritionistCertified(member.member_id, stack.now())]

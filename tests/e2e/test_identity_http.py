@@ -24,6 +24,7 @@ from tests.builders import (
     CODE,
     admin_token,
     assert_error,
+    decide_review,
     forbid_server_errors,
     last_code,
     login,
@@ -522,22 +523,21 @@ def test_kyc_is_submitted_masked_and_approved_by_ops(client, stack):
     assert mine["summary"] == {"real_name": "张**", "id_number": "110***********002X"}
 
     queue = client.get("/v1/admin/kyc", token=ops.access_token).json["reviews"]
-    assert [r["member_id"] for r in queue] == [member.member_id]
+    assert [(r["member_id"], r["version"]) for r in queue] == [(member.member_id, 1)]
     assert queue[0]["summary"]["id_number"] == "110***********002X"
 
-    approved = client.post(
-        f"/v1/admin/kyc/{member.member_id}/approve", token=ops.access_token, json_body={"reason": "matches"}
-    )
+    path = f"/v1/admin/kyc/{member.member_id}/approve"
+    approved = client.post(path, token=ops.access_token, json_body={"reason": "matches", "version": 1})
     assert approved.status_code == 200, approved.body
-    assert approved.json["status"] == "approved"
+    assert (approved.json["status"], approved.json["version"]) == ("approved", 1)
     assert client.get("/v1/me/kyc", token=member.access_token).json["status"] == "approved"
     assert client.get("/v1/admin/kyc", token=ops.access_token).json["reviews"] == []
-    twice = client.post(f"/v1/admin/kyc/{member.member_id}/approve", token=ops.access_token, json_body={"reason": "x"})
+    twice = client.post(path, token=ops.access_token, json_body={"reason": "x", "version": 1})
     assert_error(twice, 409, "invalid_state")
 
     log = client.get(f"/v1/admin/audit?target_id={member.member_id}", token=admin).json["entries"]
     assert [(e["action"], e["actor_id"], e["before"], e["after"]) for e in log] == [
-        ("kyc.approved", ops.staff_id, {"status": "pending"}, {"status": "approved"})
+        ("kyc.approved", ops.staff_id, {"status": "pending", "version": 1}, {"status": "approved", "version": 1})
     ]
 
     other = register(client, stack)
@@ -551,11 +551,8 @@ def test_one_id_number_is_approved_for_one_member_only(client, stack):
     for member in (first, second):  # neither is verified yet, so both submissions are taken
         body = {"real_name": "张三", "id_number": KYC_ID}
         assert client.post("/v1/me/kyc", token=member.access_token, json_body=body).status_code == 202
-    assert (
-        client.post(f"/v1/admin/kyc/{first.member_id}/approve", token=ops, json_body={"reason": "ok"}).status_code
-        == 200
-    )
-    refused = client.post(f"/v1/admin/kyc/{second.member_id}/approve", token=ops, json_body={"reason": "ok"})
+    assert decide_review(client, ops, "kyc", first.member_id).status_code == 200
+    refused = decide_review(client, ops, "kyc", second.member_id)
     assert_error(refused, 409, "id_number_in_use")
     assert client.get("/v1/me/kyc", token=second.access_token).json["status"] == "pending"
 
@@ -565,14 +562,13 @@ def test_kyc_rejected_with_a_reason_can_be_resubmitted(client, stack):
     ops = new_staff(client, stack, "ops").access_token
     body = {"real_name": "张三", "id_number": KYC_ID}
     assert client.post("/v1/me/kyc", token=member.access_token, json_body=body).status_code == 202
-    rejected = client.post(
-        f"/v1/admin/kyc/{member.member_id}/reject", token=ops, json_body={"reason": "photo unreadable"}
-    )
+    rejected = decide_review(client, ops, "kyc", member.member_id, "reject", reason="photo unreadable")
     assert rejected.json["status"] == "rejected"
     mine = client.get("/v1/me/kyc", token=member.access_token).json
-    assert (mine["status"], mine["reason"]) == ("rejected", "photo unreadable")
+    assert (mine["status"], mine["reason"], mine["version"]) == ("rejected", "photo unreadable", 1)
     assert client.post("/v1/me/kyc", token=member.access_token, json_body=body).status_code == 202
-    assert client.get("/v1/me/kyc", token=member.access_token).json["status"] == "pending"
+    mine = client.get("/v1/me/kyc", token=member.access_token).json
+    assert (mine["status"], mine["version"]) == ("pending", 2)
 
 
 def test_an_approved_nutritionist_carries_the_role(client, stack):
@@ -583,7 +579,7 @@ def test_an_approved_nutritionist_carries_the_role(client, stack):
     mine = client.get("/v1/me/nutritionist", token=member.access_token).json
     assert mine["status"] == "pending" and mine["summary"]["certificate_no"] == "*************0123"
     assert me(client, member)["roles"] == []
-    approved = client.post(f"/v1/admin/nutritionists/{member.member_id}/approve", token=ops, json_body={"reason": "ok"})
+    approved = decide_review(client, ops, "nutritionists", member.member_id)
     assert approved.status_code == 200, approved.body
     assert me(client, member)["roles"] == ["nutritionist"]
 
@@ -593,9 +589,7 @@ def test_a_rejected_certificate_gives_no_role_and_keeps_the_reason(client, stack
     ops = new_staff(client, stack, "ops").access_token
     certificate = {"certificate_no": "X-1", "issuer": "某机构", "issued_on": "2024-06-01"}
     client.post("/v1/me/nutritionist", token=member.access_token, json_body=certificate)
-    rejected = client.post(
-        f"/v1/admin/nutritionists/{member.member_id}/reject", token=ops, json_body={"reason": "expired"}
-    )
+    rejected = decide_review(client, ops, "nutritionists", member.member_id, "reject", reason="expired")
     assert (rejected.json["status"], rejected.json["reason"]) == ("rejected", "expired")
     assert me(client, member)["roles"] == []
 
@@ -605,8 +599,8 @@ def test_reviews_need_ops_or_admin(client, stack):
     finance = new_staff(client, stack, "finance").access_token
     client.post("/v1/me/kyc", token=member.access_token, json_body={"real_name": "张三", "id_number": KYC_ID})
     path = f"/v1/admin/kyc/{member.member_id}/approve"
-    assert_error(client.post(path, token=finance, json_body={"reason": "x"}), 403)
-    assert_error(client.post(path, token=member.access_token, json_body={"reason": "x"}), 403)
+    assert_error(client.post(path, token=finance, json_body={"reason": "x", "version": 1}), 403)
+    assert_error(client.post(path, token=member.access_token, json_body={"reason": "x", "version": 1}), 403)
     assert client.get("/v1/me/kyc", token=member.access_token).json["status"] == "pending"
 
 

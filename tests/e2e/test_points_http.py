@@ -18,6 +18,7 @@ import pytest
 from tests.builders import (
     admin_token,
     assert_points_reconcile,
+    decide_review,
     ledger_of,
     login,
     me,
@@ -59,9 +60,7 @@ def approve_nutritionist(client, stack, member, admin: str) -> None:
         json_body={"certificate_no": "NC-2026-001", "issuer": "CNS", "issued_on": "2025-06-01"},
     )
     assert submitted.status_code == 202, submitted.body
-    approved = client.post(
-        f"/v1/admin/nutritionists/{member.member_id}/approve", token=admin, json_body={"reason": "ok"}
-    )
+    approved = decide_review(client, admin, "nutritionists", member.member_id)
     assert approved.status_code == 200, approved.body
 
 
@@ -149,8 +148,8 @@ def test_nutritionist_certified_earns_450_once_and_a_first_contribution_500_once
     client_member = register(client, stack)
 
     approve_nutritionist(client, stack, lecturer, admin)
-    again = client.post(f"/v1/admin/nutritionists/{lecturer.member_id}/approve", token=admin, json_body={"reason": "x"})
-    assert again.status_code == 409
+    again = decide_review(client, admin, "nutritionists", lecturer.member_id, reason="x")
+    _assert_error(again, 409, "invalid_state")
     assert points_of(client, lecturer)["available"] == WELCOME + 450
 
     # the first public lecture earns 500; later lectures and guidance earn nothing more

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pyotp  # noqa: F401
 
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import admin_token, post_event, register, staff_token
+from tests.builders import admin_token, decide_review, post_event, register, staff_token
 
 
 def earn_points(client, stack, member, points):
@@ -59,12 +59,7 @@ def test_exchange_then_withdraw_then_pay(client, stack, clock):
     )
     assert r.status_code == 202
     ops = staff_token(client, stack, "ops")
-    assert (
-        client.post(
-            f"/v1/admin/kyc/{member.member_id}/approve", token=ops, json_body={"reason": "documents match"}
-        ).status_code
-        == 200
-    )
+    assert decide_review(client, ops, "kyc", member.member_id, reason="documents match").status_code == 200
     r = client.post(
         "/v1/me/payout-account",
         token=member.access_token,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.builders import post_event
+from tests.builders import decide_review, post_event
 from tests.wallet_builders import (
     Desk,
     add_payout_account,
@@ -173,7 +173,7 @@ def test_withdrawal_needs_approved_kyc_and_a_payout_account_in_the_verified_name
     assert r.status_code == 202
     pending_kyc = member.post("/v1/me/withdrawals", {"amount_fen": 10_000})
     assert pending_kyc.status_code == 403 and error_code(pending_kyc) == "kyc_required"
-    assert desk.post(f"/v1/admin/kyc/{member.id}/approve", "ops", {"reason": "ok"}).status_code == 200
+    assert decide_review(client, desk.token("ops"), "kyc", member.id).status_code == 200
 
     no_account = member.post("/v1/me/withdrawals", {"amount_fen": 10_000})
     assert no_account.status_code == 422 and error_code(no_account) == "payout_account_required"

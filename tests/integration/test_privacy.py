@@ -10,6 +10,7 @@ import pytest
 
 from tests.builders import (
     admin_token,
+    decide_review,
     forbid_server_errors,
     invite,
     last_code,
@@ -58,9 +59,7 @@ def flow(client, stack, clock):
     assert kyc.status_code == 202, kyc.body
     admin = admin_token(client, stack)
     ops = new_staff(client, stack, "ops", admin=admin)
-    approved = client.post(
-        f"/v1/admin/kyc/{member.member_id}/approve", token=ops.access_token, json_body={"reason": "ok"}
-    )
+    approved = decide_review(client, ops.access_token, "kyc", member.member_id)
     assert approved.status_code == 200, approved.body
     friend = invite(client, member)
     staff_phone = new_phone()

@@ -16,8 +16,10 @@ from chalicelib.domain.errors import (
     InvalidIdNumber,
     InvalidName,
     InvalidPhone,
+    InvalidState,
     ProfileInvalid,
     RateLimited,
+    ReviewChanged,
 )
 from chalicelib.domain.identity import OtpChallenge, Profile
 from chalicelib.domain.rules import OtpRules
@@ -466,3 +468,23 @@ def test_a_thousand_seeded_member_codes_are_all_valid():
     codes = {identity.new_member_code(rng.randrange) for _ in range(1000)}
     assert len(codes) > 990
     assert all(identity.is_member_code(code) for code in codes)
+
+
+# --- reviews ------------------------------------------------------------------------------------------------
+def test_a_decision_on_the_version_read_of_a_pending_submission_is_allowed():
+    identity.check_decision("pending", current_version=3, seen_version=3)
+
+
+@pytest.mark.parametrize("seen", [1, 2, 4])
+def test_a_decision_on_another_version_is_review_changed_whatever_the_status(seen):
+    for status in ("pending", "approved", "rejected"):
+        with pytest.raises(ReviewChanged):
+            identity.check_decision(status, current_version=3, seen_version=seen)
+
+
+@pytest.mark.parametrize("status", ["approved", "rejected"])
+def test_a_decided_submission_is_neither_decided_again_nor_revealed(status):
+    with pytest.raises(InvalidState):
+        identity.check_decision(status, current_version=1, seen_version=1)
+    with pytest.raises(InvalidState):
+        identity.require_pending(status)

@@ -156,6 +156,9 @@ class ReviewItem(BaseItem):
     kind = UnicodeAttribute()  # "kyc" | "nutritionist"
     status = UnicodeAttribute()  # pending | approved | rejected
     details_enc = UnicodeAttribute()  # the submission as encrypted JSON
+    # 1, 2, ... one more on every (re)submission; a decision is conditioned on it.
+    # Absent on submissions stored before versions existed: those read as version 1.
+    version = NumberAttribute(null=True)
     id_index = UnicodeAttribute(null=True)  # KYC: blind index of the ID number
     submitted_at = UTCDateTimeAttribute()
     decided_at = UTCDateTimeAttribute(null=True)
