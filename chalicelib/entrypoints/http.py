@@ -195,6 +195,9 @@ def endpoint(
     """Declare a route. ``verify`` runs on the raw request before the body is parsed
     (signature checks must see the exact bytes). ``invalid_body`` is the error for JSON
     that does not fit ``body`` (a route whose body has its own contract error)."""
+    if access.kind == "signed" and verify is None:
+        # a signed route without its check would be open to anyone: refuse the declaration
+        raise ValueError(f"{method} {path} is declared signed but has no verify= (the signature check)")
     media = (produces,) if isinstance(produces, str) else produces
     spec = RouteSpec(
         path, method, summary, access, tag, status, body, query, response, errors, idempotent, media, invalid_body

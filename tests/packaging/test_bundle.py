@@ -202,9 +202,10 @@ def test_every_scheduled_function_sends_its_failures_to_the_queue_ops_are_alerte
         assert "Schedule" in {event["Type"] for event in properties["Events"].values()}, name
         on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["JobFailures", "Arn"]}}, name
-        assert {"Sid": "OnFailureDestination"}.items() <= next(
-            s for s in _statements(template, name) if s["Sid"] == "OnFailureDestination"
-        ).items()
+        sends = [s for s in _statements(template, name) if s["Sid"] == "OnFailureDestination"]
+        assert [(s["Action"], s["Resource"]) for s in sends] == [
+            (["sqs:SendMessage"], {"Fn::GetAtt": ["JobFailures", "Arn"]})
+        ], name
 
 
 def test_alarms_watch_5xx_throttles_job_errors_failed_runs_reconcile_and_sms_and_tell_ops(template):

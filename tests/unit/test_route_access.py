@@ -3,6 +3,8 @@ policy comes from it: a route added or re-roled without ``make routes`` fails he
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.adapters.tokens import Principal
 from chalicelib.entrypoints import access
 from chalicelib.entrypoints.authorizer import allowed_routes
@@ -36,3 +38,13 @@ def test_a_finance_token_opens_withdrawal_approval_and_not_staff_administration(
     assert ("/v1/admin/withdrawals/*/approve", "POST") in routes
     assert ("/v1/admin/staff", "POST") not in routes
     assert not any(path.startswith("/v1/me") for path, _ in routes)
+
+
+def test_a_signed_route_cannot_be_declared_without_its_signature_check():
+    from chalice import Blueprint
+
+    from chalicelib.entrypoints.access import signed
+    from chalicelib.entrypoints.http import endpoint
+
+    with pytest.raises(ValueError, match="declared signed but has no verify"):
+        endpoint(Blueprint("unchecked"), "/v1/unchecked", "POST", access=signed("shop:x"), summary="x", tag="x")
