@@ -1,5 +1,6 @@
 """Earning points (RULES.md 3.1): the handlers for identity's events and the rules behind
-each signed event from the shop, the game server and the event systems.
+each signed event from the shop, the game server and the event systems (each declared
+with its type and data schema in ``entrypoints.signed_events``).
 
 Limits are enforced by conditional writes in the same transaction as the points: a
 once-only rule puts an ``ONCE#`` marker that must not exist; a daily cap adds to a
@@ -192,7 +193,7 @@ def live_member(member_id: str) -> MemberItem:
     return member
 
 
-def _order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     rules = c.rules
     data = event.data
     order_id, gross, paid = str(data["order_id"]), int(data["gross_fen"]), int(data["paid_fen"])
@@ -304,7 +305,7 @@ def add_volume(uow: UnitOfWork, member_id: str, month: str, delta_fen: int, at: 
     )
 
 
-def _order_refunded(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def order_refunded(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     rules = c.rules
     order_id, refund = str(event.data["order_id"]), int(event.data["refund_fen"])
     order = OrderItem.get_or_none(f"ORDER#{order_id}", OrderItem.SK)
@@ -366,7 +367,7 @@ def _take_back(
     ledger.cancel_pending(min(points, int(pending.points)), rule.value, ref=order_id)
 
 
-def _challenge_won(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def challenge_won(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if not can_earn(member):
         return
     rules = c.rules.earning
@@ -377,7 +378,7 @@ def _challenge_won(uow: UnitOfWork, c: Container, member: MemberItem, event: Inc
         )
 
 
-def _content_posted(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def content_posted(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if not can_earn(member):
         return
     rules = c.rules.earning
@@ -433,7 +434,7 @@ def _contribution(uow: UnitOfWork, c: Container, member: MemberItem, event: Inco
         )
 
 
-def _lecture_given(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def lecture_given(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if NUTRITIONIST_ROLE not in (member.roles or ()):
         raise NotANutritionist()
     lecture_id = str(event.data["lecture_id"])
@@ -441,7 +442,7 @@ def _lecture_given(uow: UnitOfWork, c: Container, member: MemberItem, event: Inc
         _contribution(uow, c, member, event)
 
 
-def _guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if NUTRITIONIST_ROLE not in (member.roles or ()):
         raise NotANutritionist()
     client = live_member(str(event.data["client_member_id"]))
@@ -455,13 +456,5 @@ def _guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event
         _contribution(uow, c, member, event)
 
 
-EARNING_EVENTS = {
-    "order.paid": _order_paid,
-    "order.refunded": _order_refunded,
-    "challenge.won": _challenge_won,
-    "content.posted": _content_posted,
-    "survey.completed": _scoped_once(Rule.SURVEY, "survey_id", lambda r: r.survey),
-    "event.checked_in": _scoped_once(Rule.EVENT_CHECK_IN, "event_id", lambda r: r.event_check_in),
-    "lecture.given": _lecture_given,
-    "guidance.committed": _guidance_committed,
-}
+survey_completed = _scoped_once(Rule.SURVEY, "survey_id", lambda r: r.survey)
+event_checked_in = _scoped_once(Rule.EVENT_CHECK_IN, "event_id", lambda r: r.event_check_in)

@@ -71,7 +71,7 @@ def test_a_late_refund_of_a_period_settled_under_the_old_rate_is_priced_at_the_o
 
 
 def test_a_settlement_whose_stored_version_is_not_in_the_registry_stops_the_adjustment(client, stack, clock):
-    desk, a, b, c, october_c = october_settled_under_a(client, stack, clock)
+    *_, c, october_c = october_settled_under_a(client, stack, clock)
     october = run_item("monthly-2026-10")
     october.update(actions=[type(october).rules_version.set("2026-10-31.9")])
     clock.set(shanghai(2026, 11, 12))
@@ -80,7 +80,7 @@ def test_a_settlement_whose_stored_version_is_not_in_the_registry_stops_the_adju
     # neither A nor B (the current rules) may stand in for a version the registry lost
     clock.set(shanghai(2026, 12, 8, 1))
     for dry_run in (True, False):
-        with pytest.raises(UnknownRulesVersion, match="'2026-10-31.9' is not in the registry"):
+        with pytest.raises(UnknownRulesVersion, match=r"'2026-10-31\.9' is not in the registry"):
             run_settlement(stack, "monthly", "2026-11", dry_run)
     assert stored_lines("monthly-2026-11") == []
     assert run_item("monthly-2026-11").status == "running"
