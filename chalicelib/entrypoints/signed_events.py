@@ -16,8 +16,9 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
 from ..domain import errors as e
+from ..domain.holds import HoldAlreadyPosted, HoldAlreadyVoided, HoldExpired
 from ..domain.signing import event_scope
-from ..service_layer import earning, events
+from ..service_layer import earning, events, mall
 from . import schemas as s
 
 
@@ -45,6 +46,9 @@ class SignedEventType:
         )
 
 
+# a mall checkout's payment result: no such checkout of this member, or its hold already resolved
+_CHECKOUT_ERRORS = (mall.UnknownItem, HoldAlreadyPosted, HoldAlreadyVoided, HoldExpired)
+
 SIGNED_EVENTS = (
     SignedEventType("order.paid", "OrderPaid", s.OrderPaidData, earning.order_paid, (earning.OrderExists,)),
     SignedEventType(
@@ -68,8 +72,12 @@ SIGNED_EVENTS = (
         earning.guidance_committed,
         (earning.NotANutritionist, earning.UnknownMember, e.RuleViolation),
     ),
-    SignedEventType("payment.succeeded", "PaymentSucceeded", s.PaymentResultData, events.capture_mall_payment),
-    SignedEventType("payment.failed", "PaymentFailed", s.PaymentResultData, events.release_mall_payment),
+    SignedEventType(
+        "payment.succeeded", "PaymentSucceeded", s.PaymentResultData, events.capture_mall_payment, _CHECKOUT_ERRORS
+    ),
+    SignedEventType(
+        "payment.failed", "PaymentFailed", s.PaymentResultData, events.release_mall_payment, _CHECKOUT_ERRORS
+    ),
 )
 
 BY_TYPE = {declared.type: declared for declared in SIGNED_EVENTS}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.entrypoints.signed_events import BY_TYPE, SIGNED_EVENTS, SignedEvent
+from tests.builders import post_event, register
 
 # API.md "Signed events from trusted systems" (fixed names) and the mall's two (README "Mall")
 CONTRACT_TYPES = {
@@ -64,3 +65,37 @@ def test_each_type_is_parsed_into_its_own_data_schema_and_reaches_its_own_declar
         assert parsed.type == type_
         assert type(parsed.data) is declared.data
         assert BY_TYPE[parsed.type] is declared
+
+
+def documented_codes(client) -> dict[int, set[str]]:
+    responses = client.get("/v1/openapi.json").json["paths"]["/v1/events"]["post"]["responses"]
+    codes = {}
+    for status, answer in responses.items():
+        if int(status) >= 400:
+            error = answer["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]
+            codes[int(status)] = set(error["properties"]["code"]["enum"])
+    return codes
+
+
+def test_every_type_reaches_its_handler_and_answers_only_codes_the_route_documents(client, stack):
+    member, client_member = register(client, stack), register(client, stack)
+    data = {**DATA, "guidance.committed": {"client_member_id": client_member.member_id}}
+    documented = documented_codes(client)
+    answers = {}
+    for type_ in BY_TYPE:  # declaration order: the order is paid before it is refunded
+        r = post_event(client, stack, type_, member.member_id, data[type_])
+        answers[type_] = (r.status_code, r.json["status"] if r.status_code == 202 else r.json["error"]["code"])
+        if r.status_code != 202:
+            assert r.json["error"]["code"] in documented[r.status_code], (type_, r.body)
+    assert answers == {
+        "order.paid": (202, "accepted"),
+        "order.refunded": (202, "accepted"),
+        "challenge.won": (202, "accepted"),
+        "content.posted": (202, "accepted"),
+        "survey.completed": (202, "accepted"),
+        "event.checked_in": (202, "accepted"),
+        "lecture.given": (422, "not_a_nutritionist"),
+        "guidance.committed": (422, "not_a_nutritionist"),
+        "payment.succeeded": (404, "not_found"),  # no mall order mo-1
+        "payment.failed": (404, "not_found"),
+    }
