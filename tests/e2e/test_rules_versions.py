@@ -1,6 +1,7 @@
 """Rules by version: a period is settled under the version in effect when it ended, stores
 that version's name, and a late refund of it is priced with that version, whatever the
-rates are when the adjustment is computed."""
+rates are when the adjustment is computed; an order earns under the version in effect when
+it was paid and is refunded under that same version."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from datetime import date
 
 import pytest
 
+from chalicelib.adapters.dynamodb.points import OrderItem
 from chalicelib.domain.calendar import start_of_local_day
 from chalicelib.domain.rules import Rules, RulesRegistry, UnknownRulesVersion
 from chalicelib.service_layer.reconcile import reconcile
 from chalicelib.service_layer.settlement_run import run_settlement
-from tests.settlement_builders import Desk, amounts, buy, join, refund, run_item, shanghai, stored_lines
+from tests.builders import assert_points_reconcile, points_of
+from tests.settlement_builders import Desk, amounts, buy, fresh, join, refund, run_item, shanghai, stored_lines
 
 # version A: RULES.md's 5 % small-group share; version B, from 1 November: 4 %
 A = Rules(version="A")
@@ -85,3 +88,37 @@ def test_a_settlement_whose_stored_version_is_not_in_the_registry_stops_the_adju
     assert stored_lines("monthly-2026-11") == []
     assert run_item("monthly-2026-11").status == "running"
     assert run_item("monthly-2026-10").snapshot_key == october.snapshot_key
+
+
+def order_item(order_id: str) -> OrderItem:
+    return OrderItem.get(f"ORDER#{order_id}", OrderItem.SK)
+
+
+def test_an_order_earns_under_the_version_of_the_day_it_was_paid_and_is_refunded_under_it(client, stack, clock):
+    # from 1 November a yuan paid earns 2 points instead of 1
+    doubled = A.revised("double", start_of_local_day(date(2026, 11, 1)), earning={"purchase_points_per_yuan": 2})
+    stack.rules_registry = RulesRegistry((A, doubled))
+    clock.set(shanghai(2026, 10, 30))
+    member = join(client, stack)
+    october = buy(client, stack, member, 10_000)  # 100 yuan under A: 100 pending points
+    clock.set(shanghai(2026, 11, 2))
+    november = buy(client, stack, member, 10_000)  # under "double": 200
+    reported_late = buy(client, stack, member, 10_000, occurred_at=shanghai(2026, 10, 31))  # paid under A: 100
+    assert [order_item(o).rules_version for o in (october, november, reported_late)] == ["A", "double", "A"]
+    assert points_of(client, fresh(client, stack, member))["pending"] == 400
+
+    # half of each refunded inside the return window: 50 keep their points under A, so 50
+    # go back (under "double" 50 yuan would still be due 100, and nothing would go back)
+    refund(client, stack, member, october, 5_000)
+    refund(client, stack, member, november, 5_000)
+    refund(client, stack, member, reported_late, 5_000)
+    assert points_of(client, fresh(client, stack, member))["pending"] == 50 + 100 + 50
+    assert_points_reconcile(stack)
+
+
+def test_an_order_stored_before_orders_named_their_version_is_refunded_under_the_first_version(client, stack, clock):
+    member = join(client, stack)
+    order = buy(client, stack, member, 10_000)
+    order_item(order).update(actions=[OrderItem.rules_version.remove()])
+    refund(client, stack, member, order, 2_500)
+    assert points_of(client, fresh(client, stack, member))["pending"] == 75
