@@ -155,8 +155,8 @@ class SettlementRules:
 class Rules:
     """One version of the whole configuration: its name, from when it applies, its numbers.
 
-    A bare ``Rules()`` holds the RULES.md defaults under the name ``"defaults"`` (tests and
-    the simulator); released versions are named in ``REGISTRY``."""
+    A bare ``Rules()`` holds the RULES.md defaults under the name ``"defaults"`` (for tests);
+    released versions are named in ``REGISTRY``."""
 
     version: str = "defaults"
     # the instant this version takes effect (business time); it stays in effect until the next one's
@@ -218,6 +218,8 @@ class RulesRegistry:
 
 
 # Every version ever released, oldest first. Append a new version to change a number;
-# never edit or remove one (settlements computed under it name it).
+# never edit or remove one (settlements and orders computed under it name it). The first
+# one is the section defaults above, so those defaults never change either
+# (tests/unit/test_rules_versions.py holds them to RULES.md).
 V2026_11_23 = Rules(version="2026-11-23.1")
 REGISTRY = RulesRegistry((V2026_11_23,))

@@ -24,11 +24,13 @@ from . import schemas as s
 
 @dataclass(frozen=True)
 class SignedEventType:
+    """Everything about one type of signed event."""
+
     type: str  # the contract's name (API.md), fixed
     schema_name: str  # the name of its body schema in the OpenAPI document
     data: type[s.Body]
     handler: events.SignedEventHandler
-    errors: tuple[type[e.DomainError], ...] = ()
+    errors: tuple[type[e.DomainError], ...] = ()  # what its handler may refuse it with (documented)
 
     @property
     def scope(self) -> str:
