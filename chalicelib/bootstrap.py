@@ -1,7 +1,7 @@
 """Composition root: builds the adapters once per process and hands them to services.
 
 Entry points call ``container()``; tests and the local stage build their own with
-``bootstrap(...)`` (injecting a clock, an outbox, other rules) and install it with
+``bootstrap(...)`` (injecting a clock, an outbox, other rules or rules versions) and install it with
 ``install()``.
 """
 
@@ -23,7 +23,7 @@ from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
 from .config import Settings
 from .domain.calendar import utc_now
-from .domain.rules import DEFAULT_RULES, Rules
+from .domain.rules import REGISTRY, Rules, RulesRegistry
 from .domain.signing import IntegrationKey, parse_keys
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class ShiftedClock(SystemClock):
 @dataclass
 class Container:
     settings: Settings
-    rules: Rules
+    rules_registry: RulesRegistry  # every version; ``rules`` is the one in effect now
     clock: Clock  # business time: days, months, expiry, token lifetimes
     wall_clock: Clock  # real time, for what a device or a peer measures: TOTP steps, signature windows
     keys: KeyRing
@@ -91,6 +91,12 @@ class Container:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @property
+    def rules(self) -> Rules:
+        """The rules version in effect now (business time). What belongs to an earlier
+        period takes that period's version from ``rules_registry`` instead."""
+        return self.rules_registry.at(self.now())
 
     def integration_keys(self) -> dict[str, IntegrationKey]:
         return parse_keys(self.secrets.get_json(self.settings.integration_keys_secret_id))
@@ -132,7 +138,7 @@ def sms_sender(settings: Settings, session: Any, source: SecretSource, outbox: O
 def bootstrap(
     settings: Settings | None = None,
     *,
-    rules: Rules | None = None,
+    rules: Rules | RulesRegistry | None = None,
     clock: Clock | None = None,
     wall_clock: Clock | None = None,
     outbox: Outbox | None = None,
@@ -152,7 +158,7 @@ def bootstrap(
     sms = sms_sender(settings, session, source, outbox)
     container = Container(
         settings=settings,
-        rules=rules or DEFAULT_RULES,
+        rules_registry=RulesRegistry((rules,)) if isinstance(rules, Rules) else rules or REGISTRY,
         clock=clock or SystemClock(),
         wall_clock=wall_clock or clock or SystemClock(),
         keys=keys,

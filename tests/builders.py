@@ -12,6 +12,8 @@ from typing import Any
 import pyotp
 
 from chalicelib.bootstrap import Container
+from chalicelib.domain.calendar import FIRST_INSTANT
+from chalicelib.domain.rules import RulesRegistry
 from chalicelib.local.aws import shared_session
 from chalicelib.local.gateway import Client, HttpResponse
 
@@ -31,6 +33,14 @@ def last_code(c: Container, phone: str) -> str:
     match = CODE.search(messages[-1].text)
     assert match, messages[-1].text
     return match.group(1)
+
+
+def change_rules(c: Container, **sections: dict[str, Any]) -> None:
+    """From now on the stage runs under one rules version: the current one with these
+    numbers changed, e.g. ``change_rules(stack, earning={"challenge_wins_per_day": 5})``
+    (the installed container is this very object, so every request sees it)."""
+    current = c.rules
+    c.rules_registry = RulesRegistry((current.revised(f"{current.version}-test", FIRST_INSTANT, **sections),))
 
 
 def send_code(client: Client, phone: str, purpose: str) -> None:

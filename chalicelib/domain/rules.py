@@ -1,17 +1,38 @@
-"""The rules configuration: every business number of RULES.md in one versioned place.
+"""The rules configuration: every business number of RULES.md, as a registry of named,
+immutable versions.
 
 Nothing else in the code base hard-codes a rate, a limit or a threshold; it takes a
-``Rules`` (or the part it needs) as an argument. The defaults are the RULES.md
+``Rules`` (or the part it needs) as an argument. The section defaults are the RULES.md
 defaults. Rates are basis points (``_bp``, 1 % = 100 bp), money is integer fen
 (``_fen``), points are integers, durations carry their unit in the name.
+
+``REGISTRY`` (at the end) lists every version ever released, each with the instant it
+takes effect. What is computed under a version stores its name (a settlement's
+``rules_version``), so that it can be recomputed with the very same numbers later; a
+version is therefore never edited or removed once released: a change of a number is a
+new version (``Rules.revised``) appended to ``REGISTRY``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import bisect
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
-RULES_VERSION = "2026-11-23.1"
+from .calendar import FIRST_INSTANT
+
+
+class UnknownRulesVersion(LookupError):
+    """A stored ``rules_version`` names no version of the registry (a released version
+    was removed or renamed). Never answered with the current rules instead: that would
+    silently price an old period with other numbers."""
+
+
+class InvalidRegistry(ValueError):
+    """The versions of a registry do not form one timeline (see ``RulesRegistry``)."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +153,14 @@ class SettlementRules:
 
 @dataclass(frozen=True)
 class Rules:
-    version: str = RULES_VERSION
+    """One version of the whole configuration: its name, from when it applies, its numbers.
+
+    A bare ``Rules()`` holds the RULES.md defaults under the name ``"defaults"`` (for tests);
+    released versions are named in ``REGISTRY``."""
+
+    version: str = "defaults"
+    # the instant this version takes effect (business time); it stays in effect until the next one's
+    effective_from: datetime = FIRST_INSTANT
     otp: OtpRules = field(default_factory=OtpRules)
     sms_budget: SmsBudgetRules = field(default_factory=SmsBudgetRules)
     sessions: SessionRules = field(default_factory=SessionRules)
@@ -142,5 +170,56 @@ class Rules:
     wallet: WalletRules = field(default_factory=WalletRules)
     settlement: SettlementRules = field(default_factory=SettlementRules)
 
+    def revised(self, version: str, effective_from: datetime, **sections: dict[str, Any]) -> Rules:
+        """The next version: these numbers changed, every other one as in this version, e.g.
+        ``revised("2027-01-01.1", start_of_local_day(date(2027, 1, 1)), settlement={"small_group_rate_bp": 400})``."""
+        changed = {name: replace(getattr(self, name), **numbers) for name, numbers in sections.items()}
+        return replace(self, version=version, effective_from=effective_from, **changed)
 
-DEFAULT_RULES = Rules()
+
+@dataclass(frozen=True)
+class RulesRegistry:
+    """Named versions on one timeline: the first one applies from the calendar's start
+    (``FIRST_INSTANT``), each later one from its ``effective_from`` until the next one's."""
+
+    versions: tuple[Rules, ...]
+
+    def __post_init__(self) -> None:
+        if not self.versions:
+            raise InvalidRegistry("a registry needs at least one version")
+        names = [rules.version for rules in self.versions]
+        if len(set(names)) != len(names):
+            raise InvalidRegistry(f"version names must be unique: {names}")
+        starts = [rules.effective_from for rules in self.versions]
+        if any(start.tzinfo is None for start in starts):
+            raise InvalidRegistry("effective_from must be an aware instant")
+        if starts[0] != FIRST_INSTANT:
+            raise InvalidRegistry(f"the first version must apply from {FIRST_INSTANT.isoformat()}")
+        if any(later <= earlier for earlier, later in itertools.pairwise(starts)):
+            raise InvalidRegistry("versions must be listed in strictly increasing effective_from")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(rules.version for rules in self.versions)
+
+    def at(self, instant: datetime) -> Rules:
+        """The version in effect at ``instant``."""
+        if instant < FIRST_INSTANT:
+            raise ValueError(f"{instant.isoformat()} is before the programme's calendar")
+        starts = [rules.effective_from for rules in self.versions]
+        return self.versions[bisect.bisect_right(starts, instant) - 1]
+
+    def named(self, version: str | None) -> Rules:
+        """The version a stored ``rules_version`` names; an unknown (or missing) name is an error."""
+        for rules in self.versions:
+            if rules.version == version:
+                return rules
+        raise UnknownRulesVersion(f"rules version {version!r} is not in the registry (known: {', '.join(self.names)})")
+
+
+# Every version ever released, oldest first. Append a new version to change a number;
+# never edit or remove one (settlements and orders computed under it name it). The first
+# one is the section defaults above, so those defaults never change either
+# (tests/unit/test_rules_versions.py holds them to RULES.md).
+V2026_11_23 = Rules(version="2026-11-23.1")
+REGISTRY = RulesRegistry((V2026_11_23,))

@@ -5,7 +5,7 @@ strings), query strings and responses. The OpenAPI document is generated from th
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal, Self, Union
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -13,7 +13,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    RootModel,
     StringConstraints,
     model_validator,
 )
@@ -448,50 +447,17 @@ class GuidanceCommittedData(Body):
     client_member_id: Id
 
 
-class _Event(Body):
+class PaymentResultData(Body):
+    order_id: Id
+
+
+class EventEnvelope(Body):
+    """What every signed event carries; ``type`` and ``data`` come from its declaration
+    (``entrypoints.signed_events``)."""
+
     event_id: Id
     member_id: Id
     occurred_at: Instant
-
-
-class OrderPaid(_Event):
-    type: Literal["order.paid"]
-    data: OrderPaidData
-
-
-class OrderRefunded(_Event):
-    type: Literal["order.refunded"]
-    data: OrderRefundedData
-
-
-class ChallengeWon(_Event):
-    type: Literal["challenge.won"]
-    data: EmptyData
-
-
-class ContentPosted(_Event):
-    type: Literal["content.posted"]
-    data: ContentPostedData
-
-
-class SurveyCompleted(_Event):
-    type: Literal["survey.completed"]
-    data: SurveyCompletedData
-
-
-class EventCheckedIn(_Event):
-    type: Literal["event.checked_in"]
-    data: EventCheckedInData
-
-
-class LectureGiven(_Event):
-    type: Literal["lecture.given"]
-    data: LectureGivenData
-
-
-class GuidanceCommitted(_Event):
-    type: Literal["guidance.committed"]
-    data: GuidanceCommittedData
 
 
 class EventAccepted(Out):
@@ -568,40 +534,6 @@ class PointsEntry(Out):
 class PointsLedger(Out):
     entries: list[PointsEntry]
     next_cursor: str | None
-
-
-class PaymentResultData(Body):
-    order_id: Id
-
-
-class PaymentSucceeded(_Event):
-    type: Literal["payment.succeeded"]
-    data: PaymentResultData
-
-
-class PaymentFailed(_Event):
-    type: Literal["payment.failed"]
-    data: PaymentResultData
-
-
-EVENT_TYPES = (
-    OrderPaid,
-    OrderRefunded,
-    ChallengeWon,
-    ContentPosted,
-    SurveyCompleted,
-    EventCheckedIn,
-    LectureGiven,
-    GuidanceCommitted,
-    PaymentSucceeded,
-    PaymentFailed,
-)
-
-
-class SignedEvent(RootModel[Annotated[Union[EVENT_TYPES], Field(discriminator="type")]]):  # noqa: UP007
-    """One event from a trusted system; ``type`` selects the shape of ``data``."""
-
-    model_config = ConfigDict(strict=True)
 
 
 # --- wallet ------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..adapters.messaging import Outbox
 from ..bootstrap import Clock, Container, ShiftedClock, SystemClock, bootstrap, install
 from ..config import Settings
-from ..domain.rules import Rules
+from ..domain.rules import Rules, RulesRegistry
 from .aws import EmbeddedAws
 
 CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
@@ -24,7 +24,7 @@ def local_environment() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
-def start(*, clock: Clock | None = None, rules: Rules | None = None) -> tuple[EmbeddedAws, Container]:
+def start(*, clock: Clock | None = None, rules: Rules | RulesRegistry | None = None) -> tuple[EmbeddedAws, Container]:
     """Start moto, create the resources, build and install the container, seed the admin.
 
     Without a ``clock`` (the dev server), business time is the wall clock shifted by

@@ -1,5 +1,10 @@
 """Earning points (RULES.md 3.1): the handlers for identity's events and the rules behind
-each signed event from the shop, the game server and the event systems.
+each signed event from the shop, the game server and the event systems (each declared
+with its type and data schema in ``entrypoints.signed_events``).
+
+An event is priced under the rules version in effect when it occurred (``occurred_at``,
+which also decides its day, caps and expiry month); a refund under the version its order
+was paid under, which the order stores.
 
 Limits are enforced by conditional writes in the same transaction as the points: a
 once-only rule puts an ``ONCE#`` marker that must not exist; a daily cap adds to a
@@ -25,7 +30,7 @@ from ..domain.earning import Rule
 from ..domain.errors import ConcurrentUpdate, Conflict, RuleViolation
 from ..domain.events import MemberRegistered, NutritionistCertified, ProfileCompleted, ReferralEffective, SessionStarted
 from ..domain.identity import NUTRITIONIST_ROLE, MemberStatus
-from ..domain.rules import EarningRules
+from ..domain.rules import V2026_11_23, EarningRules, Rules
 from .points_ledger import MemberPoints, balance_pk
 
 
@@ -127,19 +132,23 @@ def can_earn(member: MemberItem | None) -> bool:
 
 # --- identity's events -------------------------------------------------------------------------------
 def identity_handlers(c: Container) -> Iterable[tuple[type, EventHandler]]:
-    rules = c.rules.earning
+    def rules(at: datetime) -> EarningRules:
+        # read at each event, not when the handlers are subscribed: a warm container
+        # outlives a version
+        return c.rules_registry.at(at).earning
 
     def registered(event: MemberRegistered, uow: UnitOfWork) -> None:
-        earn_once(uow, c, event.member_id, Rule.REGISTER, rules.register, event.at)
+        earn_once(uow, c, event.member_id, Rule.REGISTER, rules(event.at).register, event.at)
 
     def session(event: SessionStarted, uow: UnitOfWork) -> None:
         if event.can_earn:
             day = local_date(event.at)
-            earn_once(uow, c, event.member_id, Rule.DAILY_LOGIN, rules.daily_login, event.at, scope=day.isoformat())
+            points = rules(event.at).daily_login
+            earn_once(uow, c, event.member_id, Rule.DAILY_LOGIN, points, event.at, scope=day.isoformat())
 
     def profile(event: ProfileCompleted, uow: UnitOfWork) -> None:
         if event.can_earn:
-            earn_once(uow, c, event.member_id, Rule.PROFILE_COMPLETE, rules.profile_complete, event.at)
+            earn_once(uow, c, event.member_id, Rule.PROFILE_COMPLETE, rules(event.at).profile_complete, event.at)
 
     def referral(event: ReferralEffective, uow: UnitOfWork) -> None:
         referrer = MemberItem.get_or_none(balance_pk(event.referrer_id), MemberItem.SK)
@@ -149,7 +158,7 @@ def identity_handlers(c: Container) -> Iterable[tuple[type, EventHandler]]:
                 c,
                 event.referrer_id,
                 Rule.REFERRAL_SIGN_UP,
-                rules.referral_sign_up,
+                rules(event.at).referral_sign_up,
                 event.at,
                 scope=event.member_id,
                 ref=event.member_id,
@@ -158,7 +167,8 @@ def identity_handlers(c: Container) -> Iterable[tuple[type, EventHandler]]:
     def certified(event: NutritionistCertified, uow: UnitOfWork) -> None:
         member = MemberItem.get_or_none(balance_pk(event.member_id), MemberItem.SK)
         if can_earn(member):
-            earn_once(uow, c, event.member_id, Rule.NUTRITIONIST_CERTIFIED, rules.nutritionist_certified, event.at)
+            points = rules(event.at).nutritionist_certified
+            earn_once(uow, c, event.member_id, Rule.NUTRITIONIST_CERTIFIED, points, event.at)
 
     return [
         (MemberRegistered, registered),
@@ -179,6 +189,16 @@ class IncomingEvent:
     data: dict[str, Any]
 
 
+def rules_of(c: Container, event: IncomingEvent) -> Rules:
+    """The version in effect when the event occurred."""
+    return c.rules_registry.at(event.occurred_at)
+
+
+def order_rules(c: Container, order: OrderItem) -> Rules:
+    """The version the order's points were computed under (an unknown name is an error)."""
+    return c.rules_registry.named(order.rules_version or V2026_11_23.version)
+
+
 def check_occurred_at(c: Container, occurred_at: datetime) -> None:
     now = c.now()
     if occurred_at < now - EVENT_MAX_AGE or occurred_at > now + EVENT_MAX_AHEAD:
@@ -192,8 +212,8 @@ def live_member(member_id: str) -> MemberItem:
     return member
 
 
-def _order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
-    rules = c.rules
+def order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+    rules = rules_of(c, event)
     data = event.data
     order_id, gross, paid = str(data["order_id"]), int(data["gross_fen"]), int(data["paid_fen"])
     if OrderItem.get_or_none(f"ORDER#{order_id}", OrderItem.SK) is not None:
@@ -217,6 +237,7 @@ def _order_paid(uow: UnitOfWork, c: Container, member: MemberItem, event: Incomi
         own_points=own,
         own_multiplier=multiplier,
         own_rule=Rule.PURCHASE.value if own else None,
+        rules_version=rules.version,
     )
     if own:
         _pending(uow, c, member.member_id, order_id, "own", Rule.PURCHASE, own, day, release_on)
@@ -304,12 +325,13 @@ def add_volume(uow: UnitOfWork, member_id: str, month: str, delta_fen: int, at: 
     )
 
 
-def _order_refunded(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
-    rules = c.rules
+def order_refunded(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     order_id, refund = str(event.data["order_id"]), int(event.data["refund_fen"])
     order = OrderItem.get_or_none(f"ORDER#{order_id}", OrderItem.SK)
     if order is None or order.member_id != member.member_id:
         raise UnknownOrder()
+    # what is kept of the order is priced as the order was, whatever the rates are today
+    rules = order_rules(c, order)
     refunded = int(order.refunded_fen) + refund
     if refunded > int(order.paid_fen):
         raise RefundExceedsPaid()
@@ -366,10 +388,10 @@ def _take_back(
     ledger.cancel_pending(min(points, int(pending.points)), rule.value, ref=order_id)
 
 
-def _challenge_won(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def challenge_won(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if not can_earn(member):
         return
-    rules = c.rules.earning
+    rules = rules_of(c, event).earning
     day = local_date(event.occurred_at)
     if within_cap(uow, member.member_id, Rule.CHALLENGE_WIN, day, 1, rules.challenge_wins_per_day):
         MemberPoints.of(uow, c, member.member_id).earn(
@@ -377,10 +399,10 @@ def _challenge_won(uow: UnitOfWork, c: Container, member: MemberItem, event: Inc
         )
 
 
-def _content_posted(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def content_posted(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if not can_earn(member):
         return
-    rules = c.rules.earning
+    rules = rules_of(c, event).earning
     day = local_date(event.occurred_at)
     granted = within_cap(uow, member.member_id, Rule.CONTENT, day, rules.content, rules.content_points_per_day)
     MemberPoints.of(uow, c, member.member_id).earn(granted, day, Rule.CONTENT.value, event.event_id)
@@ -391,7 +413,7 @@ def _scoped_once(rule: Rule, key: str, worth: Callable[[EarningRules], int]) -> 
 
     def handler(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
         if can_earn(member):
-            points = worth(c.rules.earning)
+            points = worth(rules_of(c, event).earning)
             scope = str(event.data[key])
             if once(uow, member.member_id, rule, scope, event.occurred_at, event.event_id):
                 MemberPoints.of(uow, c, member.member_id).earn(
@@ -427,13 +449,13 @@ def _contribution(uow: UnitOfWork, c: Container, member: MemberItem, event: Inco
             c,
             member.member_id,
             Rule.NUTRITIONIST_CONTRIBUTION,
-            c.rules.earning.nutritionist_contribution,
+            rules_of(c, event).earning.nutritionist_contribution,
             event.occurred_at,
             ref=event.event_id,
         )
 
 
-def _lecture_given(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def lecture_given(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if NUTRITIONIST_ROLE not in (member.roles or ()):
         raise NotANutritionist()
     lecture_id = str(event.data["lecture_id"])
@@ -441,7 +463,7 @@ def _lecture_given(uow: UnitOfWork, c: Container, member: MemberItem, event: Inc
         _contribution(uow, c, member, event)
 
 
-def _guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+def guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
     if NUTRITIONIST_ROLE not in (member.roles or ()):
         raise NotANutritionist()
     client = live_member(str(event.data["client_member_id"]))
@@ -455,13 +477,5 @@ def _guidance_committed(uow: UnitOfWork, c: Container, member: MemberItem, event
         _contribution(uow, c, member, event)
 
 
-EARNING_EVENTS = {
-    "order.paid": _order_paid,
-    "order.refunded": _order_refunded,
-    "challenge.won": _challenge_won,
-    "content.posted": _content_posted,
-    "survey.completed": _scoped_once(Rule.SURVEY, "survey_id", lambda r: r.survey),
-    "event.checked_in": _scoped_once(Rule.EVENT_CHECK_IN, "event_id", lambda r: r.event_check_in),
-    "lecture.given": _lecture_given,
-    "guidance.committed": _guidance_committed,
-}
+survey_completed = _scoped_once(Rule.SURVEY, "survey_id", lambda r: r.survey)
+event_checked_in = _scoped_once(Rule.EVENT_CHECK_IN, "event_id", lambda r: r.event_check_in)

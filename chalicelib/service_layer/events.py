@@ -10,6 +10,7 @@ server's ``e-1`` is not the shop's ``e-1``.
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Protocol
 
 from ..adapters.dynamodb.identity import MemberItem
 from ..adapters.dynamodb.uow import UnitOfWork
@@ -19,7 +20,7 @@ from ..domain.errors import Conflict
 from ..domain.holds import HoldState
 from . import mall
 from .common import LEDGER_ATTEMPTS, fingerprint, idempotent, remember
-from .earning import EARNING_EVENTS, IncomingEvent, check_occurred_at, live_member
+from .earning import IncomingEvent, check_occurred_at, live_member
 
 
 class EventIdReused(Conflict):
@@ -29,30 +30,25 @@ class EventIdReused(Conflict):
     default_message = "This event_id was already used for a different event."
 
 
-def _payment_result(target: HoldState):
-    """``payment.succeeded`` captures a mall checkout's held points, ``payment.failed``
-    releases them and the stock."""
+class SignedEventHandler(Protocol):
+    """What one type of signed event does: its writes go to the caller's unit of work."""
 
-    def handler(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
-        mall.resolve_order(uow, c, str(event.data["order_id"]), member.member_id, target, c.now())
-
-    return handler
+    def __call__(self, uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None: ...
 
 
-HANDLERS = {
-    **EARNING_EVENTS,
-    "payment.succeeded": _payment_result(HoldState.POSTED),
-    "payment.failed": _payment_result(HoldState.VOIDED),
-}
+def capture_mall_payment(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+    """``payment.succeeded``: the shop took the cash part of a mall checkout; its held points are spent."""
+    mall.resolve_order(uow, c, str(event.data["order_id"]), member.member_id, HoldState.POSTED, c.now())
 
 
-def apply_event(uow: UnitOfWork, c: Container, event: IncomingEvent) -> None:
-    """Add the writes one signed event causes to ``uow`` (the caller commits)."""
-    HANDLERS[event.type](uow, c, live_member(event.member_id), event)
+def release_mall_payment(uow: UnitOfWork, c: Container, member: MemberItem, event: IncomingEvent) -> None:
+    """``payment.failed``: the checkout's held points and its stock are released."""
+    mall.resolve_order(uow, c, str(event.data["order_id"]), member.member_id, HoldState.VOIDED, c.now())
 
 
-def receive(c: Container, key_id: str, event: IncomingEvent) -> str:
-    """``"accepted"`` the first time ``key_id`` sends this event, ``"duplicate"`` for a retry."""
+def receive(c: Container, key_id: str, event: IncomingEvent, handler: SignedEventHandler) -> str:
+    """``"accepted"`` the first time ``key_id`` sends this event, ``"duplicate"`` for a retry;
+    ``handler`` is what the event's type does (``entrypoints.signed_events``)."""
     scope = f"event#{key_id}"  # key ids have no "#" (domain.signing), so this cannot collide
     print_ = fingerprint(
         {
@@ -67,7 +63,7 @@ def receive(c: Container, key_id: str, event: IncomingEvent) -> str:
     def attempt() -> dict[str, str]:
         check_occurred_at(c, event.occurred_at)
         uow = c.uow()
-        apply_event(uow, c, event)
+        handler(uow, c, live_member(event.member_id), event)
         remember(uow, c, scope, event.event_id, print_, {"status": "accepted"})
         uow.commit()
         return {"status": "accepted"}

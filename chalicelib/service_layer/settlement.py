@@ -15,8 +15,13 @@ Idempotent and resumable:
 
 A refund (or a late order) that changes a period after it was settled becomes an
 adjustment of the next period: the earlier period's stored input (S3 snapshot) is run
-again with the new volumes and the difference per member and component is added as
+again with the new volumes, under the rules version that period was settled with (its
+run's ``rules_version``), and the difference per member and component is added as
 ``adjustment`` lines.
+
+A period is settled under the rules version in effect when it ended (``period_rules``):
+its rates, its star thresholds, its release day, whatever version is current when the
+job runs.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.settlement import CarryItem, SettlementLineItem, SettlementRunItem
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
-from ..domain.calendar import Month, Quarter, local_date
+from ..domain.calendar import Month, Quarter, local_date, start_of_local_day
 from ..domain.errors import ConcurrentUpdate, Conflict, InvalidState, NotFound, RuleViolation
+from ..domain.rules import Rules
 from ..domain.wallet import WalletEntryKind
 from .common import audit, retrying
 from .points_ledger import balance_pk
@@ -84,6 +90,13 @@ def months_of(kind: str, period: str) -> list[str]:
 
 def period_end(kind: str, period: str) -> date:
     return Month.parse(period).last_day if kind == MONTHLY else Quarter.parse(period).last_day
+
+
+def period_rules(c: Container, kind: str, period: str) -> Rules:
+    """The rules version in effect at the period's last instant: a version that takes effect
+    on the 1st of a month first applies to that month."""
+    ends = start_of_local_day(period_end(kind, period) + timedelta(days=1))
+    return c.rules_registry.at(ends - timedelta(microseconds=1))
 
 
 def default_period(kind: str, today: date) -> str:

@@ -1,7 +1,8 @@
 """Settling a period (RULES.md 5): load the population and the period's consumption,
-run the engine, write the lines and the input snapshot, price adjustments of earlier
-periods. The only use case that needs the engine and numpy: it is imported by the jobs
-that run it, never by the API's or the authorizer's functions (see ``jobs``).
+run the engine under the period's rules version, write the lines and the input snapshot,
+price adjustments of earlier periods under their own versions. The only use case that
+needs the engine and numpy: it is imported by the jobs that run it, never by the API's or
+the authorizer's functions (see ``jobs``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..bootstrap import Container
 from ..domain import points as points_domain
 from ..domain.calendar import Month, local_date, start_of_local_day
 from ..domain.errors import ConcurrentUpdate
+from ..domain.rules import Rules
 from ..domain.settlement import SettlementInput, report, result_to_json, settle
 from .points_jobs import per_shard
 from .settlement import (
@@ -33,6 +35,7 @@ from .settlement import (
     check_period,
     default_period,
     months_of,
+    period_rules,
     release_day,
     run_key,
     settlement_id,
@@ -68,7 +71,7 @@ def lifetime_at_end_of(balance: PointsBalanceItem, month: Month) -> int:
     )
 
 
-def load_population(c: Container, last_month: Month) -> Population:
+def load_population(last_month: Month, star_thresholds: tuple[int, ...]) -> Population:
     """Every member with their referrer, their stars at the end of ``last_month`` and their
     guide tier; frozen, pending and closed members stay in the tree but earn nothing."""
     profiles = sorted(
@@ -89,14 +92,13 @@ def load_population(c: Container, last_month: Month) -> Population:
     parent = np.full(n, -1, dtype=np.int64)
     stars = np.zeros(n, dtype=np.int64)
     tiers = np.zeros(n, dtype=np.int64)
-    thresholds = c.rules.points.star_thresholds
     for i, member in enumerate(profiles):
         if member.referrer_id and member.status != "pending" and member.referrer_id in index:
             parent[i] = index[member.referrer_id]
         if member.status == "active":
             balance = balances.get(member.member_id)
             lifetime = lifetime_at_end_of(balance, last_month) if balance is not None else 0
-            stars[i] = points_domain.stars_for(lifetime, thresholds)
+            stars[i] = points_domain.stars_for(lifetime, star_thresholds)
             tiers[i] = int(member.guide_tier or 0)
     return Population(ids, parent, stars, tiers, np.arange(n, dtype=np.int64))
 
@@ -151,7 +153,8 @@ class _Adjustment:
 
 
 def _adjustments(c: Container, kind: str, period: str, volumes_as_of: datetime) -> list[_Adjustment]:
-    """Earlier settled periods whose consumption changed since they were computed."""
+    """Earlier settled periods whose consumption changed since they were computed, each
+    recomputed under the rules version it was settled with (an unknown one stops the run)."""
     found = []
     for run in SettlementRunItem.history.query(f"SETTLEMENTS#{kind}", SettlementRunItem.gsi3sk < period):
         if run.status not in FINISHED or run.snapshot_key is None:
@@ -159,12 +162,12 @@ def _adjustments(c: Container, kind: str, period: str, volumes_as_of: datetime) 
         months = months_of(kind, run.period)
         if not volumes_changed_since(months, run.volumes_as_of):
             continue
+        rules = c.rules_registry.named(run.rules_version)
         snapshot = c.snapshots.load(run.snapshot_key)
         new_volumes = load_volumes(months, {member_id: i for i, member_id in enumerate(snapshot.ids)})
-        rules = c.rules.settlement
-        before = settle(_engine_input(snapshot, snapshot.volumes_fen), rules, kind, run.period)
-        after = settle(_engine_input(snapshot, new_volumes), rules, kind, run.period)
-        lines = _differences(before, after, run.period)
+        before = settle(_engine_input(snapshot, snapshot.volumes_fen), rules.settlement, kind, run.period)
+        after = settle(_engine_input(snapshot, new_volumes), rules.settlement, kind, run.period)
+        lines = _differences(before, after, run.period, rules.version)
         key = f"settlements/{kind}/{run.period}/input-{settlement_id(kind, period)}.npz"
         found.append(_Adjustment(run, key, Snapshot(**{**vars(snapshot), "volumes_fen": new_volumes}), lines))
     return found
@@ -179,7 +182,7 @@ def _amounts(result: Any) -> dict[tuple[str, str], int]:
     }
 
 
-def _differences(before: Any, after: Any, source_period: str) -> list[dict[str, Any]]:
+def _differences(before: Any, after: Any, source_period: str, rules_version: str) -> list[dict[str, Any]]:
     old, new = _amounts(before), _amounts(after)
     lines = []
     for key in sorted(set(old) | set(new)):
@@ -196,6 +199,7 @@ def _differences(before: Any, after: Any, source_period: str) -> list[dict[str, 
                         "for_component": component,
                         "previous_fen": old.get(key, 0),
                         "recomputed_fen": new.get(key, 0),
+                        "rules_version": rules_version,
                     },
                 }
             )
@@ -236,10 +240,11 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
             "dry_run": dry_run,
         }
     now = c.now()
+    rules = period_rules(c, kind, period)
     if not dry_run:
-        _claim(c, kind, period, existing, now)
+        _claim(c, kind, period, existing, now, rules)
     volumes_as_of = c.now() - VOLUMES_MARGIN
-    population = load_population(c, Month.parse(months_of(kind, period)[-1]))
+    population = load_population(Month.parse(months_of(kind, period)[-1]), rules.points.star_thresholds)
     volumes = load_volumes(months_of(kind, period), population.index)
     snapshot = Snapshot(
         population.ids,
@@ -249,8 +254,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
         population.registration_order,
         volumes,
     )
-    rules = c.rules.settlement
-    result = settle(_engine_input(snapshot, volumes), rules, kind, period)
+    result = settle(_engine_input(snapshot, volumes), rules.settlement, kind, period)
     output = result_to_json(result)
     adjustments = _adjustments(c, kind, period, volumes_as_of)
     lines = output["rewards"] + [line for adjustment in adjustments for line in adjustment.lines]
@@ -259,6 +263,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
         "settlement_id": settlement_id(kind, period),
         "kind": kind,
         "period": period,
+        "rules_version": rules.version,
         "dry_run": dry_run,
         "members": len(population.ids),
         "totals": output["totals"],
@@ -270,7 +275,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
             "lines": sum(len(a.lines) for a in adjustments),
             "total_fen": adjustment_total,
         },
-        "release_on": release_day(kind, period, rules).isoformat(),
+        "release_on": release_day(kind, period, rules.settlement).isoformat(),
     }
     if dry_run:
         return {**summary, "status": "dry_run", "sample_lines": lines[:SAMPLE_LINES]}
@@ -289,7 +294,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
                     batch.delete(stale)
         for item in items:
             batch.save(item)
-    status = "approved" if rules.auto_approve else "draft"
+    status = "approved" if rules.settlement.auto_approve else "draft"
     _finish(c, kind, period, status, summary, len(lines), snapshot_key, volumes_as_of, adjustments)
     if output["store_required"]:
         c.ops.notify(
@@ -301,7 +306,9 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     return {**summary, "status": status, "sample_lines": lines[:SAMPLE_LINES]}
 
 
-def _claim(c: Container, kind: str, period: str, existing: SettlementRunItem | None, now: datetime) -> None:
+def _claim(
+    c: Container, kind: str, period: str, existing: SettlementRunItem | None, now: datetime, rules: Rules
+) -> None:
     """Take the period: nobody has, or a run started long ago and never finished."""
     if existing is not None and existing.status == "running" and now - existing.started_at < TAKEOVER_AFTER:
         raise SettlementRunning()
@@ -314,7 +321,7 @@ def _claim(c: Container, kind: str, period: str, existing: SettlementRunItem | N
         period=period,
         status="running",
         started_at=now,
-        rules_version=c.rules.version,
+        rules_version=rules.version,
         gsi3pk=f"SETTLEMENTS#{kind}",
         gsi3sk=period,
     )

@@ -5,12 +5,10 @@ group volume is the window's only."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from chalicelib.adapters.dynamodb.identity import MemberItem
 from chalicelib.service_layer.points_ledger import balance_pk
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import post_event
+from tests.builders import change_rules, post_event
 from tests.settlement_builders import Desk, buy, join, shanghai
 
 
@@ -27,7 +25,7 @@ def test_evaluation_raises_tiers_children_first_never_lowers_and_counts_only_the
     desk = Desk(client, stack)
     # tier 2 needs guidance given to 2 members instead of 5 (a setting; the domain's own tests
     # cover the default), which keeps this story short
-    stack.rules = replace(stack.rules, settlement=replace(stack.rules.settlement, tier2_guided_members=2))
+    change_rules(stack, settlement={"tier2_guided_members": 2})
     # O's group buys 6,000 yuan in April, 5,000 yuan in May and 6,000 yuan in September:
     # only May is in the window May..August, so O never reaches the 10,000 yuan of tier 2
     clock.set(shanghai(2026, 4, 20))

@@ -18,6 +18,7 @@ import pytest
 from tests.builders import (
     admin_token,
     assert_points_reconcile,
+    change_rules,
     decide_review,
     ledger_of,
     login,
@@ -249,9 +250,7 @@ def test_challenge_wins_count_at_most_three_a_day_by_occurred_at(client, stack):
 
 
 def test_the_daily_challenge_cap_is_configurable_up_to_five(client, stack):
-    from dataclasses import replace
-
-    stack.rules = replace(stack.rules, earning=replace(stack.rules.earning, challenge_wins_per_day=5))
+    change_rules(stack, earning={"challenge_wins_per_day": 5})
     member = register(client, stack)
     for _ in range(7):
         assert post_event(client, stack, "challenge.won", member.member_id).status_code == 202

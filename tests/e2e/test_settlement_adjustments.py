@@ -74,6 +74,7 @@ def test_refunds_and_late_orders_adjust_the_next_month_once_and_a_negative_net_i
         "for_component": "small_group",
         "previous_fen": 3_000,
         "recomputed_fen": 1_000,
+        "rules_version": "2026-11-23.1",
     }
     assert amounts(stored_lines("monthly-2026-11")) == november
 

@@ -5,7 +5,6 @@ the end of the period, frozen members, guide tiers, a quarter's three months."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 
@@ -14,6 +13,7 @@ import pytest
 from chalicelib.adapters.dynamodb.identity import MemberItem
 from chalicelib.service_layer.points_ledger import balance_pk
 from chalicelib.service_layer.reconcile import reconcile
+from tests.builders import change_rules
 from tests.settlement_builders import (
     Desk,
     amounts,
@@ -122,7 +122,7 @@ def test_quarterly_pools_weigh_whole_ten_thousand_yuan_over_the_three_months(cli
     desk = Desk(client, stack)
     # store duty at 5,000 yuan instead of 100,000, so that this quarter's numbers reach it
     # (the installed container is this very object, so every request sees the new rules)
-    stack.rules = replace(stack.rules, settlement=replace(stack.rules.settlement, store_duty_threshold_fen=500_000))
+    change_rules(stack, settlement={"store_duty_threshold_fen": 500_000})
     clock.set(shanghai(2026, 7, 10))
     p = join(client, stack)
     x, y = join(client, stack, p), join(client, stack, p)
@@ -216,12 +216,13 @@ def test_stars_are_those_at_the_end_of_the_period_even_if_earned_before_the_job_
 
 def test_the_configured_components_and_payout_cap_reach_the_run_and_its_report(client, stack, clock):
     desk = Desk(client, stack)
-    settlement_rules = replace(
-        stack.rules.settlement,
-        components=frozenset({"small_group", "q1", "q10"}),  # guide_fee switched off
-        max_payout_ratio=Fraction(1, 100),
+    change_rules(
+        stack,
+        settlement={
+            "components": frozenset({"small_group", "q1", "q10"}),  # guide_fee switched off
+            "max_payout_ratio": Fraction(1, 100),
+        },
     )
-    stack.rules = replace(stack.rules, settlement=settlement_rules)
     clock.set(shanghai(2026, 10, 10))
     a = join(client, stack)
     b, c = join(client, stack, a), join(client, stack, a)

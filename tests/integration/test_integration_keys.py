@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import app  # noqa: F401  (registers every route, filling ROUTES)
 from chalicelib.entrypoints.http import ROUTES
-from chalicelib.service_layer.events import HANDLERS
+from chalicelib.entrypoints.signed_events import SIGNED_EVENTS
 
 
 def test_every_signed_route_but_the_events_one_declares_its_scope():
@@ -19,6 +19,6 @@ def test_the_local_shop_key_may_do_everything_and_the_game_key_only_report_wins(
     keys = stack.integration_keys()
     shop, game = keys[stack.settings.local_integration_key_id], keys[stack.settings.local_game_key_id]
     route_scopes = {spec.access.scope for spec in ROUTES if spec.access.kind == "signed" and spec.access.scope}
-    event_scopes = {f"events:{event_type}" for event_type in HANDLERS}
+    event_scopes = {declared.scope for declared in SIGNED_EVENTS}
     assert all(shop.allows(scope) for scope in route_scopes | event_scopes)
     assert {scope for scope in route_scopes | event_scopes if game.allows(scope)} == {"events:challenge.won"}

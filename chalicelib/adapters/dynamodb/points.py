@@ -122,6 +122,9 @@ class OrderItem(BaseItem):
     own_reversed = NumberAttribute(default=0)
     referral_reversed = NumberAttribute(default=0)
     version = NumberAttribute(default=0)
+    # the rules version its points were computed under; orders stored before it was kept
+    # have none and were all computed under the first version
+    rules_version = UnicodeAttribute(null=True)
 
 
 class VolumeItem(BaseItem):
