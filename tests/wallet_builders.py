@@ -16,7 +16,7 @@ from stdnum.cn import ric
 from chalicelib.bootstrap import Container
 from chalicelib.local.gateway import Client, HttpResponse
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import Member, StaffDesk, decide_review, fresh_ip, login, post_signed, register
+from tests.builders import Member, StaffDesk, decide_review, fresh_ip, login, post_signed, register, step_up
 
 # Re-sign in a little before the 15-minute access tokens run out.
 TOKEN_FRESH = timedelta(minutes=14)
@@ -37,14 +37,27 @@ class Desk(StaffDesk):
         super().__init__(client, stack, fresh_for=TOKEN_FRESH)
 
 
+# The routes that need a step-up proof on the session, and the one of them that spends it.
+STEP_UP_PATHS = ("/v1/me/payout-account", "/v1/me/withdrawals")
+SPENDS_PROOF = "/v1/me/payout-account"
+# Step up again a little before a proof runs out (SessionRules.step_up_ttl_s, 5 minutes).
+PROOF_FRESH = timedelta(minutes=4)
+
+
 @dataclass
 class Person:
-    """A member as a test drives it: signs in again when the access token is stale."""
+    """A member as a test drives it: signs in again when the access token is stale, and
+    proves the phone again (a step-up) before a payout-account change or a withdrawal
+    when the session's proof is spent or about to expire, as the app asks the member to."""
 
     client: Client
     stack: Container
     member: Member
     signed_in_at: datetime
+    proven_at: datetime | None = None  # the session's step-up proof (a sign-in is one)
+
+    def __post_init__(self) -> None:
+        self.proven_at = self.signed_in_at
 
     @property
     def id(self) -> str:
@@ -55,12 +68,27 @@ class Person:
         if self.stack.now() - self.signed_in_at >= TOKEN_FRESH:
             fresh_ip(self.client)
             self.member = login(self.client, self.stack, self.member.phone)
-            self.signed_in_at = self.stack.now()
+            self.signed_in_at = self.proven_at = self.stack.now()
         return self.member.access_token
 
+    def step_up(self) -> None:
+        """A fresh step-up proof on the current session."""
+        token = self.token
+        fresh_ip(self.client)
+        step_up(self.client, self.stack, self.member)
+        assert token == self.member.access_token
+        self.proven_at = self.stack.now()
+
     def post(self, path: str, body: dict[str, Any] | None = None, key: str | None = None) -> HttpResponse:
+        if path in STEP_UP_PATHS:
+            self.token  # noqa: B018  # a new sign-in first: its proof is the session's
+            if self.proven_at is None or self.stack.now() - self.proven_at >= PROOF_FRESH:
+                self.step_up()
         headers = {"Idempotency-Key": key} if key else None
-        return self.client.post(path, token=self.token, json_body=body if body is not None else {}, headers=headers)
+        response = self.client.post(path, token=self.token, json_body=body if body is not None else {}, headers=headers)
+        if path == SPENDS_PROOF and response.status_code == 200:
+            self.proven_at = None
+        return response
 
     def get(self, path: str) -> HttpResponse:
         return self.client.get(path, token=self.token)

@@ -146,6 +146,14 @@ class KycRequired(Forbidden):
     default_message = "Real-name verification must be approved first."
 
 
+class StepUpRequired(Forbidden):
+    """Changing the payout account or withdrawing needs a fresh proof of the phone on
+    this session (``POST /v1/me/step-up``)."""
+
+    code = "step_up_required"
+    default_message = "Confirm with a new SMS code first (POST /v1/me/step-up/code, then /v1/me/step-up)."
+
+
 # --- rate limits -----------------------------------------------------------------------------
 class RateLimited(DomainError):
     """Too many requests; ``retry_after_s`` says when to try again."""

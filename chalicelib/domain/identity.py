@@ -50,6 +50,7 @@ class OtpPurpose(StrEnum):
     REGISTER = "register"
     LOGIN = "login"
     STAFF = "staff"
+    STEP_UP = "step_up"  # a signed-in member proves the phone again (``domain.step_up``)
 
 
 class StaffRole(StrEnum):

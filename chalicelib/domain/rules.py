@@ -67,6 +67,9 @@ class SessionRules:
     access_ttl_s: int = 15 * 60
     refresh_ttl_s: int = 30 * 24 * 3600
     staff_access_ttl_s: int = 15 * 60
+    # Decision (issue 11): a step-up proof (a fresh SMS code, or the sign-in itself) lets
+    # this session change the payout account or withdraw for this long.
+    step_up_ttl_s: int = 5 * 60
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from ..domain import errors as e
 from ..domain.identity import OtpPurpose
-from ..service_layer import otp, sessions
+from ..service_layer import otp, sessions, step_up
 from . import schemas as s
 from .access import MEMBER, PUBLIC, staff
 from .authorizer import bearer
@@ -89,6 +89,38 @@ def refresh(call: Call) -> s.Refreshed:
 def staff_login(call: Call) -> s.StaffLoggedIn:
     result = sessions.staff_login(call.c, call.body.phone, call.body.code, call.body.totp)
     return s.StaffLoggedIn(access_token=result.access_token, roles=sorted(result.roles))
+
+
+@route(
+    "/v1/me/step-up/code",
+    "POST",
+    access=MEMBER,
+    authorizer=bearer,
+    status=202,
+    summary="Send a step-up code to the member's own registered number (the limits of every code apply)",
+    response=s.OtpSent,
+    errors=(e.RateLimited, e.SmsBudgetExhausted),
+)
+def send_step_up_code(call: Call) -> s.OtpSent:
+    sent = step_up.send_code(call.c, call.member_id, call.client_ip)
+    return s.OtpSent(expires_in=sent.expires_in, resend_after=sent.resend_after)
+
+
+@route(
+    "/v1/me/step-up",
+    "POST",
+    access=MEMBER,
+    authorizer=bearer,
+    summary="Prove the phone again with the step-up code: this session may then change the payout account "
+    "(which spends the proof) or withdraw until valid_until",
+    body=s.StepUpRequest,
+    response=s.SteppedUp,
+    errors=(e.InvalidCode,),
+)
+def prove_step_up(call: Call) -> s.SteppedUp:
+    assert call.principal is not None and call.principal.session is not None
+    valid_until = step_up.prove(call.c, call.member_id, call.principal.session, call.body.code)
+    return s.SteppedUp(valid_until=valid_until)
 
 
 @route(

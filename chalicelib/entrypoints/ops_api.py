@@ -110,6 +110,21 @@ def paid_withdrawal(call: Call, withdrawal_id: str) -> s.Withdrawal:
     return _review(call, withdrawal_id, "paid")
 
 
+@route(
+    "/v1/admin/withdrawals/{withdrawal_id}/payout-account/reveal",
+    "POST",
+    access=FINANCE,
+    body=s.ReasonRequest,
+    response=s.PayoutAccountRevealed,
+    summary="The payout account a withdrawal is paid to, in clear, as it was at the request; audited with the reason",
+    errors=(wallet.WithdrawalNotFound, wallet.PayoutAccountNotRecorded),
+)
+def reveal_payout_account(call: Call, withdrawal_id: str) -> s.PayoutAccountRevealed:
+    assert call.principal is not None
+    revealed = wallet.reveal_payout_account(call.c, call.principal, withdrawal_id, call.body.reason)
+    return s.PayoutAccountRevealed(**vars(revealed))
+
+
 def _options(options: list[s.PriceOptionIn] | None) -> list[mall.Option] | None:
     return None if options is None else [mall.Option(o.points, o.cash_fen) for o in options]
 

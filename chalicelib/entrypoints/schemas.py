@@ -98,6 +98,14 @@ class OtpSent(Out):
     resend_after: int
 
 
+class StepUpRequest(Body):
+    code: Code
+
+
+class SteppedUp(Out):
+    valid_until: datetime = Field(description="until then this session may change the payout account or withdraw")
+
+
 class RegisterRequest(Body):
     phone: Phone
     code: Code
@@ -611,7 +619,8 @@ class Withdrawal(Out):
     fee_fen: int
     payout_fen: int
     payout_kind: str
-    payout_account: str = Field(description="masked")
+    payout_account: str = Field(description="masked; the account as it was at the request")
+    payout_holder: str | None = Field(description="masked; null once the member closed the account")
     requested_at: datetime
     decided_at: datetime | None
     reason: str | None
@@ -621,6 +630,15 @@ class Withdrawal(Out):
 class WithdrawalList(Out):
     withdrawals: list[Withdrawal]
     next_cursor: str | None
+
+
+class PayoutAccountRevealed(Out):
+    withdrawal_id: str
+    member_id: str
+    status: str
+    kind: str
+    account: str = Field(description="in clear: the account to pay, as it was at the request")
+    holder: str = Field(description="in clear")
 
 
 class WithdrawalQueueQuery(ListQuery):

@@ -72,14 +72,20 @@ def exchange(call: Call) -> s.Exchanged:
 @route(
     "/v1/me/payout-account",
     "POST",
-    summary="Set the account withdrawals are paid to (stored encrypted)",
+    summary="Set the account withdrawals are paid to (stored encrypted); needs a step-up proof and spends it",
     body=s.PayoutAccountRequest,
     response=s.PayoutAccountOut,
-    errors=(wallet.InvalidPayoutAccount,),
+    errors=(wallet.InvalidPayoutAccount, e.StepUpRequired, e.AccountFrozen),
 )
 def set_payout_account(call: Call) -> s.PayoutAccountOut:
     body = call.body
-    return s.PayoutAccountOut(**wallet.set_payout_account(call.c, call.member_id, body.kind, body.account, body.holder))
+    changed = wallet.set_payout_account(call.c, call.member_id, _session(call), body.kind, body.account, body.holder)
+    return s.PayoutAccountOut(**changed)
+
+
+def _session(call: Call) -> str:
+    assert call.principal is not None and call.principal.session is not None
+    return call.principal.session
 
 
 @route(
@@ -89,8 +95,10 @@ def set_payout_account(call: Call) -> s.PayoutAccountOut:
     body=s.WithdrawalRequest,
     response=s.WithdrawalCreated,
     idempotent=True,
-    summary="Request a withdrawal (提现) at 90 %: the amount is held until finance decides",
+    summary="Request a withdrawal (提现) at 90 %: the amount is held until finance decides, paid to the payout "
+    "account as it is now; needs a step-up proof on this session",
     errors=(
+        e.StepUpRequired,
         e.KycRequired,
         e.AccountFrozen,
         w.BelowMinimum,
@@ -100,7 +108,9 @@ def set_payout_account(call: Call) -> s.PayoutAccountOut:
     ),
 )
 def request_withdrawal(call: Call) -> s.WithdrawalCreated:
-    outcome = wallet.request_withdrawal(call.c, call.member_id, call.body.amount_fen, call.idempotency_key())
+    outcome = wallet.request_withdrawal(
+        call.c, call.member_id, _session(call), call.body.amount_fen, call.idempotency_key()
+    )
     return s.WithdrawalCreated(**outcome)
 
 

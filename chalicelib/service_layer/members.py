@@ -10,13 +10,14 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from pynamodb.exceptions import UpdateError
 from ulid import ULID
 
 from ..adapters.dynamodb.base import iso
 from ..adapters.dynamodb.identity import IdNumberItem, MemberCodeItem, MemberItem, PhoneItem, ReviewItem
 from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.points import PointsBalanceItem
-from ..adapters.dynamodb.wallet import PayoutAccountItem, WalletItem
+from ..adapters.dynamodb.wallet import PayoutAccountItem, WalletItem, WithdrawalItem
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain import points as points_domain
@@ -350,6 +351,28 @@ def list_referrals(c: Container, member_id: str, limit: int, cursor: str | None)
 
 
 # --- closing ------------------------------------------------------------------------------------------
+def _erase_payout_snapshots(member_id: str) -> None:
+    """The payout account each finished withdrawal was paid to is payout data: closing
+    erases it and the masked holder (a surname); the amount, the masked account number
+    and the transfer reference stay, like the ledgers.
+    One withdrawal at a time, before the close commits, since the close's one transaction
+    could not hold every request of a long membership. Only paid and rejected ones are
+    touched; an open one (a race with the wallet check) refuses the close."""
+    requests = WithdrawalItem.by_member.query(
+        WithdrawalItem.of_member(member_id), filter_condition=WithdrawalItem.payout_enc.exists()
+    )
+    for item in requests:
+        try:
+            item.update(
+                actions=[WithdrawalItem.payout_enc.remove(), WithdrawalItem.payout_holder_masked.remove()],
+                condition=WithdrawalItem.status.is_in("paid", "rejected"),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            raise AccountNotClosable() from exc
+
+
 def close_account(c: Container, member_id: str, reason: str) -> None:
     """Erase personal data, keep ledgers and the anonymous tree node (RULES.md 1)."""
 
@@ -360,6 +383,10 @@ def close_account(c: Container, member_id: str, reason: str) -> None:
         if member.status == MemberStatus.FROZEN:
             # a freeze is often an investigation: erasing the data now would end it
             raise AccountFrozen("A frozen account cannot be closed until ops unfreeze it.")
+        wallet = WalletItem.get_or_none(member.pk, WalletItem.SK)
+        if wallet is not None and (wallet.balance_fen or wallet.held_fen or wallet.open_withdrawals):
+            raise AccountNotClosable()
+        _erase_payout_snapshots(member_id)
         now = c.now()
         uow = c.uow()
         uow.check(

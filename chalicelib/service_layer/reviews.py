@@ -22,6 +22,7 @@ from ..domain.errors import Conflict, InvalidState, KycRequired, NotFound
 from ..domain.events import NutritionistCertified
 from ..domain.identity import NUTRITIONIST_ROLE
 from .common import audit, retrying
+from .disclosure import record_reveal
 from .members import require_live_or_frozen, require_member
 
 
@@ -249,9 +250,8 @@ def decide(
 
 
 def reveal(c: Container, actor: Principal, kind: ReviewKind, member_id: str, reason: str) -> RevealedSubmission:
-    """The pending submission in clear for its reviewer. The audit entry (who, when,
-    whose, why, which version; never the values) commits before anything is decrypted,
-    on the condition that the version it names is still the one stored."""
+    """The pending submission in clear for its reviewer, once the audit entry (which
+    version) has committed on the condition that this version is still the one stored."""
 
     def attempt() -> RevealedSubmission:
         item = ReviewItem.get_or_none(f"MEMBER#{member_id}", kind.sort_key)
@@ -259,10 +259,16 @@ def reveal(c: Container, actor: Principal, kind: ReviewKind, member_id: str, rea
             raise NotFound("Nothing was submitted.")
         identity.require_pending(item.status)
         version = _version(item)
-        uow = c.uow()
-        uow.check(ReviewItem, item.pk, item.sk, (ReviewItem.status == "pending") & _still_at(item))
-        audit(uow, c, actor, f"{kind.value}.revealed", "member", member_id, reason, None, {"version": version})
-        uow.commit()
+        record_reveal(
+            c,
+            actor,
+            f"{kind.value}.revealed",
+            "member",
+            member_id,
+            reason,
+            lambda uow: uow.check(ReviewItem, item.pk, item.sk, (ReviewItem.status == "pending") & _still_at(item)),
+            {"version": version},
+        )
         return RevealedSubmission(member_id, item.kind, version, item.submitted_at, _details(c, item))
 
     return retrying(attempt)

@@ -109,7 +109,9 @@ def check_referrer_live(uow: UnitOfWork, referrer: MemberItem) -> None:
 def open_session(uow: UnitOfWork, c: Container, member: MemberItem) -> tuple[str, str]:
     """A new refresh-token family plus a first access token: ``(access, refresh)``.
 
-    Token and session lifetimes run on the wall clock (security time), as do codes."""
+    Token and session lifetimes run on the wall clock (security time), as do codes. The
+    sign-in has just proved the number, so the session starts stepped up
+    (``domain.step_up``); a refresh of it later does not renew that."""
     now = c.wall_clock.now()
     family_id = str(ULID())
     refresh = new_refresh_token(family_id)
@@ -125,6 +127,7 @@ def open_session(uow: UnitOfWork, c: Container, member: MemberItem) -> tuple[str
             revoked=False,
             created_at=now,
             expires_at=expires,
+            stepped_up_at=now,
             ttl=epoch(expires + timedelta(days=1)),
         )
     )

@@ -8,6 +8,7 @@ caused it (the points debit of an exchange, the withdrawal record, the audit ent
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,8 +48,10 @@ from ..domain.holds import HoldState, resolve
 from ..domain.identity import MemberStatus
 from ..domain.points import EntryKind
 from ..domain.wallet import WalletEntryKind, WalletState
+from . import step_up
 from .accounts import VersionedAccount
-from .common import audit, fingerprint, once_per_key, remember
+from .common import audit, fingerprint, once_per_key, remember, retrying
+from .disclosure import record_reveal
 from .members import require_member
 from .points_ledger import MemberPoints, balance_pk
 from .reviews import kyc_approved_condition, verified_real_name
@@ -94,6 +97,14 @@ class DailyWithdrawalLimit(RuleViolation):
 
     code = "daily_limit_exceeded"
     default_message = "This would pass today's withdrawal limit."
+
+
+class PayoutAccountNotRecorded(Conflict):
+    """The withdrawal holds no payout account: the member closed the account since (its
+    personal data is erased), or it was requested before snapshots were taken."""
+
+    code = "payout_account_not_recorded"
+    default_message = "This withdrawal holds no payout account any more."
 
 
 class WithdrawalNotFound(NotFound):
@@ -375,6 +386,7 @@ def exchange(c: Container, member_id: str, points: int, key: str | None) -> dict
 
 
 # --- payout account --------------------------------------------------------------------------------
+_SNAPSHOT_FIELD = "withdrawal-payout"
 _BANK_ACCOUNT = re.compile(r"^\d{10,30}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 
@@ -393,26 +405,51 @@ def _normalise_account(kind: str, account: str) -> str:
         raise InvalidPayoutAccount() from exc
 
 
-def set_payout_account(c: Container, member_id: str, kind: str, account: str, holder: str) -> dict[str, str]:
-    member = require_member(member_id)
-    require_active(member)
+def set_payout_account(
+    c: Container, member_id: str, session_id: str, kind: str, account: str, holder: str
+) -> dict[str, str]:
+    """Where withdrawals requested from now on are paid. Spends this session's step-up
+    proof (``domain.step_up``): a withdrawal to the new account needs the phone again.
+    Audited as the member's own action, with masked values only."""
     normalised = _normalise_account(kind, account)
     masked = identity.mask_tail(normalised)
-    uow = c.uow()
-    uow.put(
-        PayoutAccountItem(
-            pk=member.pk,
-            sk=PayoutAccountItem.SK,
-            member_id=member_id,
-            kind=kind,
-            account_enc=c.cipher.encrypt(normalised, field="payout-account"),
-            holder_enc=c.cipher.encrypt(holder.strip(), field="payout-holder"),
-            account_masked=masked,
-            updated_at=c.now(),
+    account_enc = c.cipher.encrypt(normalised, field="payout-account")
+    holder_enc = c.cipher.encrypt(holder.strip(), field="payout-holder")
+
+    def attempt() -> dict[str, str]:
+        member = require_member(member_id)
+        require_active(member)
+        previous = PayoutAccountItem.get_or_none(member.pk, PayoutAccountItem.SK)
+        uow = c.uow()
+        step_up.spend_proof(uow, c, member_id, session_id)
+        guard_active(uow, member_id)
+        uow.put(
+            PayoutAccountItem(
+                pk=member.pk,
+                sk=PayoutAccountItem.SK,
+                member_id=member_id,
+                kind=kind,
+                account_enc=account_enc,
+                holder_enc=holder_enc,
+                account_masked=masked,
+                updated_at=c.now(),
+            )
         )
-    )
-    uow.commit()
-    return {"kind": kind, "account": masked, "holder": identity.mask_name(holder)}
+        audit(
+            uow,
+            c,
+            Principal(subject=member_id, kind="member", roles=frozenset()),
+            "payout_account.set",
+            "member",
+            member_id,
+            None,
+            previous and {"kind": previous.kind, "account": previous.account_masked},
+            {"kind": kind, "account": masked},
+        )
+        uow.commit()
+        return {"kind": kind, "account": masked, "holder": identity.mask_name(holder)}
+
+    return retrying(attempt)
 
 
 # --- withdrawals -------------------------------------------------------------------------------------
@@ -423,7 +460,20 @@ def _verified_name(c: Container, member_id: str) -> str:
     return name
 
 
-def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str | None) -> dict[str, Any]:
+def _payout_snapshot(c: Container, payout: PayoutAccountItem, holder: str) -> str:
+    """The payout account as it is now, encrypted for the withdrawal under its own field."""
+    account = c.cipher.decrypt(payout.account_enc, field="payout-account")
+    details = {"kind": payout.kind, "account": account, "holder": holder}
+    return c.cipher.encrypt(json.dumps(details, ensure_ascii=False), field=_SNAPSHOT_FIELD)
+
+
+def request_withdrawal(
+    c: Container, member_id: str, session_id: str, amount_fen: int, key: str | None
+) -> dict[str, Any]:
+    """Hold ``amount_fen`` for finance, paid to a snapshot of the payout account as it is
+    now. Needs a fresh step-up proof on this session, checked after the idempotency
+    record (a retry of a request that committed gets its first answer, proof or not) and
+    after every business rule (no code is asked for a request refused anyway)."""
     rules = c.rules.wallet
     quote = w.quote_withdrawal(amount_fen, rules)
     print_ = fingerprint({"amount_fen": amount_fen})
@@ -454,6 +504,9 @@ def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str |
         wallet = MemberWallet.of(uow, c, member_id)
         wallet.hold(amount_fen, WalletEntryKind.WITHDRAWAL_HOLD, withdrawal_id)
         wallet.open_withdrawals += 1
+        # last of the checks: the member is asked to prove the phone only for a request
+        # that nothing else refuses
+        step_up.require_proof(uow, c, member_id, session_id)
         stamp = f"{iso(now)}#{withdrawal_id}"
         uow.put(
             WithdrawalItem(
@@ -467,6 +520,8 @@ def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str |
                 status="pending",
                 payout_kind=payout.kind,
                 payout_account_masked=payout.account_masked,
+                payout_holder_masked=identity.mask_name(name),
+                payout_enc=_payout_snapshot(c, payout, name),
                 requested_at=now,
                 gsi1pk=f"WITHDRAWALS#{member_id}",
                 gsi1sk=stamp,
@@ -484,7 +539,12 @@ def request_withdrawal(c: Container, member_id: str, amount_fen: int, key: str |
             withdrawal_id,
             None,
             {"status": None},
-            {"status": "pending", "member_id": member_id, "amount_fen": quote.amount_fen},
+            {
+                "status": "pending",
+                "member_id": member_id,
+                "amount_fen": quote.amount_fen,
+                "payout_account": payout.account_masked,
+            },
         )
         outcome = {
             "withdrawal_id": withdrawal_id,
@@ -519,6 +579,7 @@ def withdrawal_view(item: WithdrawalItem) -> dict[str, Any]:
         "payout_fen": int(item.payout_fen),
         "payout_kind": item.payout_kind,
         "payout_account": item.payout_account_masked,
+        "payout_holder": item.payout_holder_masked,
         "requested_at": item.requested_at,
         "decided_at": item.decided_at,
         "reason": item.reason,
@@ -604,6 +665,49 @@ def review_withdrawal(
         return outcome
 
     return once_per_key(f"withdrawal-review#{withdrawal_id}", key, print_, attempt)
+
+
+@dataclass(frozen=True)
+class RevealedPayout:
+    """The payout account a withdrawal is paid to, in clear, for the finance officer paying it."""
+
+    withdrawal_id: str
+    member_id: str
+    status: str
+    kind: str
+    account: str
+    holder: str
+
+
+def reveal_payout_account(c: Container, actor: Principal, withdrawal_id: str, reason: str) -> RevealedPayout:
+    """The snapshot taken at the request, never the member's current account, once the
+    audit entry (``withdrawal.payout_revealed``: who, when, which withdrawal, its status,
+    why) has committed on the condition that the snapshot is still stored."""
+
+    def attempt() -> RevealedPayout:
+        item = WithdrawalItem.get_or_none(*WithdrawalItem.key(withdrawal_id))
+        if item is None:
+            raise WithdrawalNotFound()
+        if item.payout_enc is None:
+            raise PayoutAccountNotRecorded()
+        record_reveal(
+            c,
+            actor,
+            "withdrawal.payout_revealed",
+            "withdrawal",
+            withdrawal_id,
+            reason,
+            lambda uow: uow.check(
+                WithdrawalItem, item.pk, item.sk, WithdrawalItem.payout_enc.exists(), PayoutAccountNotRecorded
+            ),
+            {"status": item.status, "member_id": item.member_id},
+        )
+        details = json.loads(c.cipher.decrypt(item.payout_enc, field=_SNAPSHOT_FIELD))
+        return RevealedPayout(
+            withdrawal_id, item.member_id, item.status, details["kind"], details["account"], details["holder"]
+        )
+
+    return retrying(attempt)
 
 
 def _jsonable(view: dict[str, Any]) -> dict[str, Any]:

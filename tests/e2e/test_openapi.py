@@ -149,7 +149,7 @@ def test_every_answer_documents_the_request_id_and_a_429_its_retry_after(client)
                 assert answer["headers"]["X-Request-Id"] == {"$ref": "#/components/headers/X-Request-Id"}
                 if status == "429":
                     assert answer["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
-                    budget = ["sms_budget_exhausted"] if path == "/v1/auth/otp" else []
+                    budget = ["sms_budget_exhausted"] if path in ("/v1/auth/otp", "/v1/me/step-up/code") else []
                     assert error_codes(operation, "429") == ["rate_limited", *budget]
                     limited.append((method, path))
     assert {("post", "/v1/auth/otp"), ("post", "/v1/me/referrals")} <= set(limited)

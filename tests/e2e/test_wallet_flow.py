@@ -5,7 +5,7 @@ from datetime import timedelta
 import pyotp  # noqa: F401
 
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import admin_token, decide_review, post_event, register, staff_token
+from tests.builders import admin_token, decide_review, post_event, register, staff_token, step_up
 
 
 def earn_points(client, stack, member, points):
@@ -60,12 +60,17 @@ def test_exchange_then_withdraw_then_pay(client, stack, clock):
     assert r.status_code == 202
     ops = staff_token(client, stack, "ops")
     assert decide_review(client, ops, "kyc", member.member_id, reason="documents match").status_code == 200
+    step_up(client, stack, member)
     r = client.post(
         "/v1/me/payout-account",
         token=member.access_token,
         json_body={"kind": "bank", "account": "6222 0200 0000 1234", "holder": "张三"},
     )
     assert r.status_code == 200 and r.json["account"].endswith("1234") and "6222" not in r.json["account"]
+    # the change spent the proof: withdrawing to the new account takes the phone again
+    r = client.post("/v1/me/withdrawals", token=member.access_token, json_body={"amount_fen": 12_345})
+    assert r.status_code == 403 and r.json["error"]["code"] == "step_up_required"
+    step_up(client, stack, member)
     r = client.post("/v1/me/withdrawals", token=member.access_token, json_body={"amount_fen": 12_345})
     assert r.status_code == 201, r.body
     # fee = ceil(12345 / 10) = 1235

@@ -1,5 +1,6 @@
 """Personal data at rest and in logs (RULES.md 1 and 6.6): the raw table and every log
-record of an identity flow never hold a phone number, a name or an ID number in clear."""
+record of an identity flow never hold a phone number, a name or an ID number in clear,
+nor a payout account (as set, as snapshot on a withdrawal, or as revealed to finance)."""
 
 from __future__ import annotations
 
@@ -132,6 +133,40 @@ def test_no_phone_is_written_to_any_log(client, stack, clock, caplog):
     rendered = [caplog.text] + [powertools.format(r) for r in caplog.records if r.name == "member-points"]
     for needle in [*forms_of_phone(member.phone), NAME, ID_NUMBER]:
         assert not any(needle in line for line in rendered), f"{needle!r} appears in the logs"
+
+
+ACCOUNT = "6222020000004321"
+LATER_ACCOUNT = "6222020000008765"
+
+
+def forms_of_account(account: str) -> list[str]:
+    return [account, " ".join(account[i : i + 4] for i in range(0, len(account), 4)), account[:12]]
+
+
+def test_no_payout_account_is_stored_logged_or_audited_in_clear(client, stack, caplog):
+    from tests.wallet_builders import Desk, Person, give_aibi, verify_identity
+
+    desk = Desk(client, stack)
+    with caplog.at_level(logging.DEBUG, logger="member-points"):
+        member = Person(client, stack, register(client, stack), stack.now())
+        verify_identity(desk, member, NAME)
+        holder = {"kind": "bank", "holder": NAME}
+        assert member.post("/v1/me/payout-account", {"account": ACCOUNT, **holder}).status_code == 200
+        give_aibi(desk, member, 20_000)
+        withdrawal = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]
+        assert member.post("/v1/me/payout-account", {"account": LATER_ACCOUNT, **holder}).status_code == 200
+        revealed = desk.post(f"/v1/admin/withdrawals/{withdrawal}/payout-account/reveal", "finance", {"reason": "pay"})
+        assert revealed.json["account"] == ACCOUNT  # the data is there, for finance only
+        member.post("/v1/me/payout-account", {"kind": "bank", "account": "62220200", "holder": NAME})
+        audit = desk.get(f"/v1/admin/audit?day={stack.now().date().isoformat()}&limit=200", "admin").body.decode()
+    powertools = logging.getLogger("member-points").handlers[0].formatter
+    rendered = [caplog.text] + [powertools.format(r) for r in caplog.records if r.name == "member-points"]
+    texts = [text for item in table_items(stack) for text in strings_of(item)]
+    assert "withdrawal.payout_revealed" in audit and "payout_account.set" in audit
+    for needle in [*forms_of_account(ACCOUNT), *forms_of_account(LATER_ACCOUNT), NAME]:
+        assert not any(needle in text for text in texts), f"{needle!r} is stored in clear"
+        assert not any(needle in line for line in rendered), f"{needle!r} appears in the logs"
+        assert needle not in audit, f"{needle!r} appears in the audit log"
 
 
 def test_a_phone_logged_by_mistake_is_masked_in_the_written_line(caplog):

@@ -75,6 +75,7 @@ def test_concurrent_requests_each_see_their_own_caller(client, stack):
 def test_twenty_concurrent_withdrawals_never_hold_more_than_the_balance(client, stack, desk):
     member = person(client, stack)
     ready_to_withdraw(desk, member, 100_000)
+    member.step_up()  # one proof for all twenty: a withdrawal does not spend it
     token = member.token
     responses = race(
         [lambda: client.post("/v1/me/withdrawals", token=token, json_body={"amount_fen": 15_000}) for _ in range(20)]
@@ -84,6 +85,33 @@ def test_twenty_concurrent_withdrawals_never_hold_more_than_the_balance(client, 
     assert member.wallet() == {"balance_fen": 10_000, "held_fen": 90_000}
     assert len(member.get("/v1/me/withdrawals").json["withdrawals"]) == 6
     assert_reconciled()
+
+
+def test_one_step_up_proof_changes_the_payout_account_once_among_ten_concurrent_changes(client, stack, desk):
+    member = person(client, stack)
+    ready_to_withdraw(desk, member, 0)
+    member.step_up()
+    token = member.token
+    accounts = [f"62220200000{n:05d}" for n in range(10)]
+    responses = race(
+        [
+            lambda account=account: client.post(
+                "/v1/me/payout-account",
+                token=token,
+                json_body={"kind": "bank", "account": account, "holder": "张三"},
+            )
+            for account in accounts
+        ]
+    )
+    assert outcomes(responses) == Counter({200: 1, "step_up_required": 9})
+    [won] = [r.json["account"] for r in responses if r.status_code == 200]
+    history = desk.get(f"/v1/admin/audit?target_id={member.id}", "admin").json["entries"]
+    changes = [e for e in history if e["action"] == "payout_account.set"]
+    # newest first: the one that won the race, then the builder's own first account
+    assert [(e["before"], e["after"]["account"]) for e in changes] == [
+        ({"kind": "bank", "account": "*" * 12 + "1234"}, won),
+        (None, "*" * 12 + "1234"),
+    ]
 
 
 def test_twenty_concurrent_exchanges_never_spend_more_points_than_there_are(client, stack, clock, desk):
@@ -184,6 +212,7 @@ def test_ten_retries_with_one_idempotency_key_have_one_effect_and_one_answer(cli
     give_points(desk, member, 940)  # 1000 points
     assert open_window(desk, clock.now(), clock.now() + timedelta(days=1)).status_code == 201
     headers = {"Idempotency-Key": "same-request-0001"}
+    member.step_up()
     token = member.token
     withdrawals = race(
         [

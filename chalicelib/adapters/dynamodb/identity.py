@@ -99,7 +99,9 @@ class SessionItem(BaseItem):
     """``SESSION#<family id>`` / ``SESSION``: one refresh-token family (one sign-in).
 
     The member's access tokens name their family (``sid``): once it is revoked (logout,
-    reuse of a spent refresh token) they are refused from the next request on."""
+    reuse of a spent refresh token) they are refused from the next request on.
+    ``stepped_up_at``: when this session last proved the phone (sign-in or step-up code;
+    wall clock), removed when a payout-account change spends the proof (``domain.step_up``)."""
 
     SK = "SESSION"
     member_id = UnicodeAttribute()
@@ -108,6 +110,11 @@ class SessionItem(BaseItem):
     revoked = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
+    stepped_up_at = UTCDateTimeAttribute(null=True)
+
+    @staticmethod
+    def key(family_id: str) -> tuple[str, str]:
+        return f"SESSION#{family_id}", SessionItem.SK
 
 
 class StaffItem(BaseItem):

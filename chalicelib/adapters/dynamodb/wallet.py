@@ -70,6 +70,10 @@ class PayoutAccountItem(BaseItem):
 class WithdrawalItem(BaseItem):
     """``WITHDRAWAL#<id>`` / ``WITHDRAWAL``: a request, its hold and its review.
 
+    ``payout_enc`` is the payout account it is paid to, as it was at the request (kind,
+    account, holder as encrypted JSON, field ``withdrawal-payout``), with its masked forms
+    for views; erased when the member closes the account. Absent on requests stored
+    before snapshots existed.
     gsi1: ``WITHDRAWALS#<member id>`` / ``<requested_at>#<id>``: a member's requests.
     gsi3: ``WITHDRAWALQ#<status>`` / ``<requested_at>#<id>`` while open: finance's queue.
     """
@@ -83,6 +87,8 @@ class WithdrawalItem(BaseItem):
     status = UnicodeAttribute()  # pending | approved | paid | rejected
     payout_kind = UnicodeAttribute()
     payout_account_masked = UnicodeAttribute()
+    payout_holder_masked = UnicodeAttribute(null=True)
+    payout_enc = UnicodeAttribute(null=True)
     requested_at = UTCDateTimeAttribute()
     approved_at = UTCDateTimeAttribute(null=True)
     approved_by = UnicodeAttribute(null=True)
@@ -96,6 +102,15 @@ class WithdrawalItem(BaseItem):
     gsi3sk = UnicodeAttribute(null=True)
     by_member = gsi(1)()
     queue = gsi(3)()
+
+    @staticmethod
+    def key(withdrawal_id: str) -> tuple[str, str]:
+        return f"WITHDRAWAL#{withdrawal_id}", WithdrawalItem.SK
+
+    @staticmethod
+    def of_member(member_id: str) -> str:
+        """The gsi1 partition of a member's requests."""
+        return f"WITHDRAWALS#{member_id}"
 
 
 class ExchangeWindowItem(BaseItem):
