@@ -56,7 +56,7 @@ for _plural, _kind in _KINDS.items():
             body=s.ReviewDecisionRequest,
             response=s.Review,
             summary=f"Approve the {kind.value} submission of the version read",
-            errors=(e.NotFound, e.InvalidState, e.ReviewChanged),
+            errors=(e.NotFound, e.InvalidState, e.ReviewChanged, OwnAccount),
         )
         def approve(call: Call, member_id: str) -> s.Review:
             return _decide(call, kind, member_id, True)
@@ -68,7 +68,7 @@ for _plural, _kind in _KINDS.items():
             body=s.ReviewDecisionRequest,
             response=s.Review,
             summary=f"Reject the {kind.value} submission of the version read, with a reason",
-            errors=(e.NotFound, e.InvalidState, e.ReviewChanged),
+            errors=(e.NotFound, e.InvalidState, e.ReviewChanged, OwnAccount),
         )
         def reject(call: Call, member_id: str) -> s.Review:
             return _decide(call, kind, member_id, False)
@@ -420,7 +420,7 @@ def correct_referrer(call: Call, member_id: str) -> s.ReferrerCorrected:
     body=s.RedPacketRequest,
     response=s.RedPacketReport,
     summary="Grant a red packet of points to all members, a birth-month audience or a list (once per member)",
-    errors=(red_packets.InvalidAudience, e.RuleViolation),
+    errors=(red_packets.InvalidAudience, e.RuleViolation, FourEyesRequired),
 )
 def grant_red_packet(call: Call) -> s.RedPacketReport:
     assert call.principal is not None

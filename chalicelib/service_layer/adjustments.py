@@ -84,6 +84,24 @@ def threshold(c: Container, kind: str) -> int:
     return rules.points_threshold if kind == POINTS else rules.aibi_threshold_fen
 
 
+def take_allowance(uow: UnitOfWork, c: Container, actor: Principal, kind: str, amount: int) -> bool:
+    """Count ``amount`` (either sign) against what ``actor`` may change alone today, in
+    ``uow``; ``False`` (and nothing added) when it would pass the threshold."""
+    limit = threshold(c, kind)
+    key = allowance_key(actor.subject, kind, local_date(c.now()).isoformat())
+    used_item = StaffAllowanceItem.get_or_none(*key)
+    if needs_approval(amount, int(used_item.used) if used_item else 0, limit):
+        return False
+    # guard twice: a concurrent change by the same person cannot pass the allowance either
+    uow.update(
+        StaffAllowanceItem(pk=key[0], sk=key[1]),
+        [StaffAllowanceItem.used.add(abs(amount))],
+        condition=StaffAllowanceItem.used.does_not_exist() | (StaffAllowanceItem.used <= limit - abs(amount)),
+        on_fail=ConcurrentUpdate(),
+    )
+    return True
+
+
 def adjust(
     c: Container,
     actor: Principal,
@@ -105,29 +123,16 @@ def adjust(
     require_role(actor, kind, REQUEST_ROLES, "Adjusting")
     refuse_own_account(actor, require_member(member_id))
     print_ = fingerprint({"member_id": member_id, "points": points, "amount_fen": amount_fen, "reason": reason})
-    limit = threshold(c, kind)
 
     def attempt() -> dict[str, Any]:
-        now = c.now()
-        allowance = allowance_key(actor.subject, kind, local_date(now).isoformat())
-        used_item = StaffAllowanceItem.get_or_none(*allowance)
-        used = int(used_item.used) if used_item else 0
         uow = c.uow()
-        if needs_approval(amount, used, limit):
+        if take_allowance(uow, c, actor, kind, amount):
+            outcome = apply_adjustment(uow, c, actor, kind, member_id, amount, str(ULID()), reason)
+        else:
             # a change the account cannot take now (a debit beyond the balance) is refused
             # now, not after a second person's work: the same guards, in a unit of work never committed
             apply_adjustment(c.uow(), c, actor, kind, member_id, amount, "preflight", reason)
             outcome = _request_approval(uow, c, actor, kind, member_id, amount, reason)
-        else:
-            outcome = apply_adjustment(uow, c, actor, kind, member_id, amount, str(ULID()), reason)
-            # guard twice: a concurrent correction by the same person cannot pass the allowance either
-            uow.update(
-                StaffAllowanceItem(pk=allowance[0], sk=allowance[1]),
-                [StaffAllowanceItem.used.add(abs(amount))],
-                condition=StaffAllowanceItem.used.does_not_exist()
-                | (StaffAllowanceItem.used <= limit - abs(amount)),
-                on_fail=ConcurrentUpdate(),
-            )
         if key:
             remember(uow, c, f"adjustment#{actor.subject}", key, print_, outcome)
         uow.commit()

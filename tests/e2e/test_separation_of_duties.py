@@ -14,10 +14,18 @@ from datetime import datetime, timedelta
 import pyotp
 import pytest
 
-from tests.builders import fresh_ip, register, staff_login, table_items
+from tests.builders import decide_review, fresh_ip, register, staff_login, table_items
 from tests.integration.test_wallet_concurrency import eager_thread_switches, race
 from tests.settlement_builders import shanghai
-from tests.wallet_builders import Desk, assert_reconciled, error_code, give_aibi, person, ready_to_withdraw
+from tests.wallet_builders import (
+    Desk,
+    assert_reconciled,
+    error_code,
+    give_aibi,
+    person,
+    ready_to_withdraw,
+    resident_id,
+)
 
 POINTS_LIMIT = 10_000  # ApprovalRules defaults
 AIBI_LIMIT = 100_000
@@ -216,6 +224,18 @@ def test_small_corrections_add_up_to_the_days_threshold_then_need_approval(clien
     assert_reconciled()
 
 
+def test_a_red_packet_to_listed_members_counts_against_the_granters_allowance(client, stack, desk):
+    member = person(client, stack)
+    audience = {"kind": "list", "member_ids": [member.id]}
+    body = {"campaign_id": "c-1", "points": 6_000, "audience": audience, "reason": "r"}
+    assert desk.post("/v1/admin/red-packets", "ops", body).json["granted"] == 1
+    again = desk.post("/v1/admin/red-packets", "ops", {**body, "campaign_id": "c-2"})
+    assert again.status_code == 403 and error_code(again) == "four_eyes_required"
+    assert member.points() == 6_060
+    over = request_points(desk, member, 4_001)  # the same allowance: 6,000 already granted today
+    assert over.status_code == 202
+
+
 def test_a_request_the_account_cannot_take_is_refused_at_request_and_at_approval(client, stack, desk, other):
     member = person(client, stack)
     beyond = request_points(desk, member, -(POINTS_LIMIT + 1))
@@ -354,6 +374,15 @@ def test_staff_cannot_adjust_or_pay_out_their_own_member_account(client, stack, 
         json_body={"member_id": stranger.member_id, "amount_fen": 100, "reason": "r"},
     )
     assert other_credit.status_code == 201
+
+
+def test_ops_cannot_approve_the_real_name_verification_of_their_own_member_account(client, stack, desk):
+    member = person(client, stack)
+    assert member.post("/v1/me/kyc", {"real_name": "张三", "id_number": resident_id()}).status_code == 202
+    mine = staff_with_the_phone_of(client, stack, member.member.phone, "ops")
+    refused = decide_review(client, mine, "kyc", member.id)
+    assert refused.status_code == 403 and error_code(refused) == "own_account"
+    assert decide_review(client, desk.token("ops"), "kyc", member.id).status_code == 200
 
 
 def test_an_approver_cannot_approve_a_change_to_their_own_member_account(client, stack, desk):
