@@ -273,6 +273,22 @@ def test_two_approvers_racing_apply_the_request_once(client, stack, desk):
     assert_reconciled()
 
 
+def test_simultaneous_small_corrections_by_one_person_cannot_pass_the_allowance_together(client, stack, desk):
+    member = person(client, stack)
+    token = desk.token("ops")
+    body = {"member_id": member.id, "points": 6_000, "reason": "split"}
+
+    def correct():
+        return client.post("/v1/admin/adjustments", token=token, json_body=body)
+
+    with eager_thread_switches():
+        answers = race([correct, correct])
+
+    assert sorted(r.status_code for r in answers) == [201, 202]
+    assert member.points() == 6_060
+    assert_reconciled()
+
+
 def test_retries_with_the_same_key_return_the_first_outcome(client, stack, desk, other):
     member = person(client, stack)
     first = request_points(desk, member, 30_000, key="ask-000001")
