@@ -134,6 +134,23 @@ def staff_token(client: Client, c: Container, *roles: str) -> str:
     return new_staff(client, c, *roles).access_token
 
 
+def adjusted(client: Client, requester: str, approver: str, body: dict[str, Any]) -> HttpResponse:
+    """A staff correction, approved by a second staff member when it needs one (over what
+    one person may change alone a day): the direct answer, or the approval's."""
+    response = client.post("/v1/admin/adjustments", token=requester, json_body=body)
+    if response.status_code != 202:
+        return response
+    approval_id = response.json["approval_id"]
+    return client.post(f"/v1/admin/approvals/{approval_id}/approve", token=approver, json_body={})
+
+
+def adjust(client: Client, requester: str, approver: str, body: dict[str, Any]) -> int:
+    """``adjusted``, which must succeed: the member's balance after it."""
+    response = adjusted(client, requester, approver, body)
+    assert response.status_code in (200, 201), response.body
+    return response.json["balance_after"]
+
+
 def invite(client: Client, referrer: Member, phone: str | None = None) -> str:
     """``referrer`` registers a friend on their behalf; the friend's phone."""
     phone = phone or new_phone()
@@ -401,3 +418,14 @@ class StaffDesk:
 
     def get(self, path: str, role: str) -> HttpResponse:
         return self.client.get(path, token=self.token(role))
+
+    def staff_id(self, role: str) -> str:
+        """The staff id of this desk's account for ``role`` (as its token names it)."""
+        return self.stack.tokens.verify(self.token(role), self.stack.now()).subject
+
+    def adjusted(self, role: str, body: dict[str, Any], approver: str = "admin") -> HttpResponse:
+        """A correction by ``role``, approved by ``approver`` when it needs a second person."""
+        return adjusted(self.client, self.token(role), self.token(approver), body)
+
+    def adjust(self, role: str, body: dict[str, Any], approver: str = "admin") -> int:
+        return adjust(self.client, self.token(role), self.token(approver), body)

@@ -112,15 +112,11 @@ def person(client: Client, stack: Container) -> Person:
 
 
 def give_points(desk: Desk, who: Person, points: int) -> None:
-    response = desk.post("/v1/admin/adjustments", "ops", {"member_id": who.id, "points": points, "reason": "test"})
-    assert response.status_code == 201, response.body
+    desk.adjust("ops", {"member_id": who.id, "points": points, "reason": "test"})
 
 
 def give_aibi(desk: Desk, who: Person, amount_fen: int) -> None:
-    response = desk.post(
-        "/v1/admin/adjustments", "finance", {"member_id": who.id, "amount_fen": amount_fen, "reason": "test"}
-    )
-    assert response.status_code == 201, response.body
+    desk.adjust("finance", {"member_id": who.id, "amount_fen": amount_fen, "reason": "test"})
 
 
 def verify_identity(desk: Desk, who: Person, real_name: str = "张三") -> None:

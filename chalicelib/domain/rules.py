@@ -125,6 +125,19 @@ class WalletRules:
     shop_payment_hold_ttl_s: int = 30 * 60
 
 
+@dataclass(frozen=True)
+class ApprovalRules:
+    """Separation of duties (README "Separation of duties"): what one staff member may
+    change alone. The thresholds are on the absolute amount (debits count too) and on
+    the sum of what the same person changed alone that day (Asia/Shanghai); above them
+    the change waits for a second staff member's approval."""
+
+    # Decision: placeholder defaults for finance to set (10,000 points = 100 yuan of exchange value).
+    points_threshold: int = 10_000
+    aibi_threshold_fen: int = 100_000
+    ttl_s: int = 72 * 3600
+
+
 ALL_MONTHLY_COMPONENTS = ("small_group", "guide_fee")
 ALL_QUARTERLY_COMPONENTS = ("q1", "q10")
 
@@ -172,6 +185,7 @@ class Rules:
     points: PointsRules = field(default_factory=PointsRules)
     wallet: WalletRules = field(default_factory=WalletRules)
     settlement: SettlementRules = field(default_factory=SettlementRules)
+    approvals: ApprovalRules = field(default_factory=ApprovalRules)
 
     def revised(self, version: str, effective_from: datetime, **sections: dict[str, Any]) -> Rules:
         """The next version: these numbers changed, every other one as in this version, e.g.

@@ -1,4 +1,5 @@
-"""Staff routes for identity: reviews, freeze, staff accounts, the audit log."""
+"""Staff routes for identity: reviews, freeze, staff accounts, the audit log; adjustments and
+their approval requests (separation of duties)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,21 @@ import functools
 from chalice import Blueprint
 
 from ..domain import errors as e
-from ..service_layer import adjustments, guides, red_packets, referral_corrections, reviews, staff
+from ..domain.approvals import (
+    ApprovalAlreadyApproved,
+    ApprovalAlreadyCancelled,
+    ApprovalAlreadyRejected,
+    ApprovalExpired,
+    FourEyesRequired,
+    NotRequester,
+    OwnAccount,
+)
+from ..service_layer import adjustments, approvals, guides, red_packets, referral_corrections, reviews, staff
 from ..service_layer.reviews import ReviewKind
 from . import schemas as s
 from .access import staff as staff_access
 from .authorizer import bearer
-from .http import Call, endpoint
+from .http import Answer, Call, endpoint
 from .member_api import review_out
 
 admin_api = Blueprint(__name__)
@@ -21,6 +31,8 @@ route = functools.partial(endpoint, admin_api, tag="staff", authorizer=bearer)
 OPS = staff_access("ops", "admin")
 ADMIN = staff_access("admin")
 AUDIT_READERS = staff_access("admin", "auditor")
+# the service checks the role each kind of change needs (ops points, finance aibi)
+STAFF = staff_access("ops", "finance", "admin")
 _KINDS = {"kyc": ReviewKind.KYC, "nutritionists": ReviewKind.NUTRITIONIST}
 _REVEALED: dict[ReviewKind, type[s.KycRevealed] | type[s.CertificateRevealed]] = {
     ReviewKind.KYC: s.KycRevealed,
@@ -44,7 +56,7 @@ for _plural, _kind in _KINDS.items():
             body=s.ReviewDecisionRequest,
             response=s.Review,
             summary=f"Approve the {kind.value} submission of the version read",
-            errors=(e.NotFound, e.InvalidState, e.ReviewChanged),
+            errors=(e.NotFound, e.InvalidState, e.ReviewChanged, OwnAccount),
         )
         def approve(call: Call, member_id: str) -> s.Review:
             return _decide(call, kind, member_id, True)
@@ -56,7 +68,7 @@ for _plural, _kind in _KINDS.items():
             body=s.ReviewDecisionRequest,
             response=s.Review,
             summary=f"Reject the {kind.value} submission of the version read, with a reason",
-            errors=(e.NotFound, e.InvalidState, e.ReviewChanged),
+            errors=(e.NotFound, e.InvalidState, e.ReviewChanged, OwnAccount),
         )
         def reject(call: Call, member_id: str) -> s.Review:
             return _decide(call, kind, member_id, False)
@@ -237,15 +249,17 @@ def read_audit(call: Call) -> s.AuditList:
 @route(
     "/v1/admin/adjustments",
     "POST",
-    access=staff_access("ops", "finance", "admin"),
+    access=STAFF,
     status=201,
+    also=((202, s.AdjustmentPending),),
     body=s.AdjustmentRequest,
     response=s.Adjusted,
     idempotent=True,
-    summary="Correct a member's points (ops) or aibi (finance) with a reason; a new ledger entry, audited",
-    errors=(e.NotFound, e.Forbidden, e.RuleViolation),
+    summary="Correct a member's points (ops) or aibi (finance) with a reason; a new ledger entry, audited. "
+    "Above what one person may change alone a day: 202, an approval request for a second staff member",
+    errors=(e.NotFound, e.Forbidden, OwnAccount, e.RuleViolation),
 )
-def adjust(call: Call) -> s.Adjusted:
+def adjust(call: Call) -> s.Adjusted | Answer:
     assert call.principal is not None
     body = call.body
     outcome = adjustments.adjust(
@@ -257,7 +271,101 @@ def adjust(call: Call) -> s.Adjusted:
         reason=body.reason,
         key=call.idempotency_key(),
     )
+    if "approval_id" in outcome:
+        return Answer(202, s.AdjustmentPending(**outcome))
     return s.Adjusted(**outcome)
+
+
+def _approval_out(view: approvals.ApprovalView) -> s.Approval:
+    return s.Approval(**vars(view))
+
+
+@route(
+    "/v1/admin/approvals",
+    "GET",
+    access=STAFF,
+    query=s.ApprovalQuery,
+    response=s.ApprovalList,
+    summary="Approval requests in one status (default pending), newest first",
+)
+def list_approvals(call: Call) -> s.ApprovalList:
+    q = call.query
+    page = approvals.queue(call.c, q.status, q.limit, q.cursor)
+    return s.ApprovalList(approvals=[_approval_out(v) for v in page.items], next_cursor=page.next_cursor)
+
+
+@route(
+    "/v1/admin/approvals/{approval_id}",
+    "GET",
+    access=STAFF,
+    response=s.Approval,
+    summary="One approval request and where it stands",
+    errors=(approvals.ApprovalNotFound,),
+)
+def get_approval(call: Call, approval_id: str) -> s.Approval:
+    return _approval_out(approvals.get(call.c, approval_id))
+
+
+_DECISION_ERRORS = (
+    approvals.ApprovalNotFound,
+    e.Forbidden,
+    FourEyesRequired,
+    OwnAccount,
+    NotRequester,
+    ApprovalAlreadyApproved,
+    ApprovalAlreadyRejected,
+    ApprovalAlreadyCancelled,
+    ApprovalExpired,
+)
+
+
+def _decide_approval(call: Call, approval_id: str, action: str) -> s.Approval:
+    assert call.principal is not None
+    reason = call.body.reason
+    view = approvals.decide(call.c, call.principal, approval_id, action, reason, call.idempotency_key())
+    return _approval_out(view)
+
+
+@route(
+    "/v1/admin/approvals/{approval_id}/approve",
+    "POST",
+    access=STAFF,
+    body=s.DecisionRequest,
+    response=s.Approval,
+    idempotent=True,
+    summary="Approve another staff member's request: its change is applied in the same write, with every guard",
+    errors=(*_DECISION_ERRORS, e.RuleViolation),
+)
+def approve_request(call: Call, approval_id: str) -> s.Approval:
+    return _decide_approval(call, approval_id, "approve")
+
+
+@route(
+    "/v1/admin/approvals/{approval_id}/reject",
+    "POST",
+    access=STAFF,
+    body=s.ReasonRequest,
+    response=s.Approval,
+    idempotent=True,
+    summary="Reject another staff member's request with a reason; nothing moves",
+    errors=_DECISION_ERRORS,
+)
+def reject_request(call: Call, approval_id: str) -> s.Approval:
+    return _decide_approval(call, approval_id, "reject")
+
+
+@route(
+    "/v1/admin/approvals/{approval_id}/cancel",
+    "POST",
+    access=STAFF,
+    body=s.DecisionRequest,
+    response=s.Approval,
+    idempotent=True,
+    summary="Cancel one's own pending request; nothing moves",
+    errors=_DECISION_ERRORS,
+)
+def cancel_request(call: Call, approval_id: str) -> s.Approval:
+    return _decide_approval(call, approval_id, "cancel")
 
 
 @route(
@@ -312,7 +420,7 @@ def correct_referrer(call: Call, member_id: str) -> s.ReferrerCorrected:
     body=s.RedPacketRequest,
     response=s.RedPacketReport,
     summary="Grant a red packet of points to all members, a birth-month audience or a list (once per member)",
-    errors=(red_packets.InvalidAudience, e.RuleViolation),
+    errors=(red_packets.InvalidAudience, e.RuleViolation, FourEyesRequired),
 )
 def grant_red_packet(call: Call) -> s.RedPacketReport:
     assert call.principal is not None

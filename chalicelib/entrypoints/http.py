@@ -53,6 +53,15 @@ class RouteSpec:
     idempotent: bool
     produces: tuple[str, ...] = ("application/json",)  # media types of the success answer
     invalid_body: type[DomainError] = InvalidRequest  # the error of a body that does not fit ``body``
+    also: tuple[tuple[int, type[pydantic.BaseModel]], ...] = ()  # other success answers a view may give
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A success answer other than the route's own status, declared in ``also``."""
+
+    status: int
+    body: pydantic.BaseModel
 
 
 ROUTES: list[RouteSpec] = []
@@ -163,6 +172,8 @@ def _parse_query(request: Request, model: type[pydantic.BaseModel]) -> pydantic.
 def _render(result: Any, status: int) -> Response:
     if isinstance(result, Response):
         return result
+    if isinstance(result, Answer):
+        return _render(result.body, result.status)
     if result is None:
         return Response(body="", status_code=status)
     body = result.model_dump(mode="json", by_alias=True) if isinstance(result, pydantic.BaseModel) else result
@@ -191,16 +202,18 @@ def endpoint(
     authorizer: Any = None,
     verify: Callable[[Call], None] | None = None,
     invalid_body: type[DomainError] = InvalidJson,
+    also: tuple[tuple[int, type[pydantic.BaseModel]], ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. ``verify`` runs on the raw request before the body is parsed
     (signature checks must see the exact bytes). ``invalid_body`` is the error for JSON
-    that does not fit ``body`` (a route whose body has its own contract error)."""
+    that does not fit ``body`` (a route whose body has its own contract error). ``also``
+    lists the other success answers (status, model) the view may give as an ``Answer``."""
     if access.kind == "signed" and verify is None:
         # a signed route without its check would be open to anyone: refuse the declaration
         raise ValueError(f"{method} {path} is declared signed but has no verify= (the signature check)")
     media = (produces,) if isinstance(produces, str) else produces
     spec = RouteSpec(
-        path, method, summary, access, tag, status, body, query, response, errors, idempotent, media, invalid_body
+        path, method, summary, access, tag, status, body, query, response, errors, idempotent, media, invalid_body, also
     )
     ROUTES.append(spec)
 

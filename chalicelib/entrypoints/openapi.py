@@ -160,6 +160,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     # written (every field is always there: Out marks fields with defaults required)
     models = {(m, "validation") for spec in specs if (m := spec.body) is not None}
     models |= {(m, "serialization") for spec in specs if (m := spec.response) is not None}
+    models |= {(m, "serialization") for spec in specs for _, m in spec.also}
     _, top = models_json_schema(
         sorted(models, key=lambda pair: (pair[0].__name__, pair[1])),
         ref_template="#/components/schemas/{model}",
@@ -208,6 +209,12 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         elif spec.produces != ("application/json",):
             success["content"] = {media: {} for media in spec.produces}
         operation["responses"][str(spec.status)] = success
+        for status, model in spec.also:
+            operation["responses"][str(status)] = {
+                "description": "Success",
+                "headers": dict(_REQUEST_ID),
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+            }
         for status, codes in sorted(error_codes(spec).items()):
             operation["responses"][str(status)] = _error_response(status, codes)
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation

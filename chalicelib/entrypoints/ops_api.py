@@ -8,6 +8,7 @@ import functools
 from chalice import Blueprint
 
 from ..domain import errors as e
+from ..domain.approvals import FourEyesRequired, OwnAccount
 from ..domain.draw import InvalidPrizes
 from ..domain.holds import HoldError
 from ..service_layer import draws, mall, settlement, wallet
@@ -75,8 +76,8 @@ def _review(call: Call, withdrawal_id: str, action: str) -> s.Withdrawal:
     body=s.ReasonRequest,
     response=s.Withdrawal,
     idempotent=True,
-    summary="Approve a pending withdrawal",
-    errors=(wallet.WithdrawalNotFound, e.InvalidState),
+    summary="Approve a pending withdrawal (another finance member marks it paid)",
+    errors=(wallet.WithdrawalNotFound, e.InvalidState, OwnAccount),
 )
 def approve_withdrawal(call: Call, withdrawal_id: str) -> s.Withdrawal:
     return _review(call, withdrawal_id, "approve")
@@ -103,8 +104,8 @@ def reject_withdrawal(call: Call, withdrawal_id: str) -> s.Withdrawal:
     body=s.PaidRequest,
     response=s.Withdrawal,
     idempotent=True,
-    summary="Mark an approved withdrawal paid with the transfer reference",
-    errors=(wallet.WithdrawalNotFound, e.InvalidState, HoldError),
+    summary="Mark an approved withdrawal paid with the transfer reference (not by its approver)",
+    errors=(wallet.WithdrawalNotFound, e.InvalidState, HoldError, FourEyesRequired, OwnAccount),
 )
 def paid_withdrawal(call: Call, withdrawal_id: str) -> s.Withdrawal:
     return _review(call, withdrawal_id, "paid")
@@ -257,7 +258,7 @@ def get_settlement(call: Call, settlement_id: str) -> s.Settlement:
     access=FINANCE,
     response=s.Settlement,
     summary="Approve a draft settlement so that release-rewards credits it on its release day",
-    errors=(settlement.UnknownSettlement, e.InvalidState),
+    errors=(settlement.UnknownSettlement, e.InvalidState, FourEyesRequired),
 )
 def approve_settlement(call: Call, settlement_id: str) -> s.Settlement:
     assert call.principal is not None

@@ -525,6 +525,43 @@ class Adjusted(Out):
     balance_after: int
 
 
+class AdjustmentPending(Out):
+    """The correction passes what one staff member may change alone: it waits for a second one."""
+
+    approval_id: str
+    status: Literal["pending"]
+
+
+class ApprovalQuery(ListQuery):
+    status: Literal["pending", "approved", "rejected", "cancelled", "expired"] = "pending"
+
+
+class DecisionRequest(Body):
+    reason: Reason | None = None
+
+
+class Approval(Out):
+    approval_id: str
+    kind: Literal["points", "aibi"]
+    member_id: str
+    points: int | None
+    amount_fen: int | None
+    reason: str
+    status: Literal["pending", "approved", "rejected", "cancelled", "expired"]
+    requested_by: str
+    requested_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    balance_after: int | None = Field(description="the member's balance after the approved change")
+
+
+class ApprovalList(Out):
+    approvals: list[Approval]
+    next_cursor: str | None
+
+
 class PointsEntry(Out):
     id: str
     kind: str
@@ -860,6 +897,7 @@ class Settlement(Out):
     status: str
     lines: int
     release_on: str | None
+    started_by: list[str] = Field(description='who started the run: staff ids, or "schedule"')
     approved_by: str | None
     approved_at: datetime | None
     released_at: datetime | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,6 +31,8 @@ from . import points_jobs, reconcile, settlement
 from .common import audit
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# who starts a run without a person: the schedule, or an operator's console invocation
+SCHEDULE = "schedule"
 
 
 class InvalidJobRequest(RuleViolation):
@@ -52,6 +54,7 @@ class JobRequest:
     as_of: date | None = None
     dry_run: bool = False
     reason: str | None = None  # why a person runs it by hand (kept in the audit log)
+    started_by: str = SCHEDULE  # the staff id of a run by hand (a settlement's starter cannot approve it)
 
 
 JobFunction = Callable[[Container, JobRequest], dict[str, Any]]
@@ -140,6 +143,8 @@ def run(c: Container, name: str, request: JobRequest, actor: Principal | None = 
             "as_of": request.as_of.isoformat() if request.as_of else None,
         },
     )
+    if actor is not None:
+        request = replace(request, started_by=actor.subject)
     report = spec.run(c, request)
     report = {"job": name, **report, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
     logger.info("job done", extra={"job": name, "report": {k: v for k, v in report.items() if not isinstance(v, list)}})
@@ -207,14 +212,14 @@ def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
 def _settle_monthly(c: Container, request: JobRequest) -> dict[str, Any]:
     from . import settlement_run  # the engine and numpy: only in the functions that run it
 
-    return settlement_run.run_settlement(c, settlement.MONTHLY, request.period, request.dry_run)
+    return settlement_run.run_settlement(c, settlement.MONTHLY, request.period, request.dry_run, request.started_by)
 
 
 @job("settle-quarterly", "Q1 and Q10 pools of a quarter (default: last quarter)", period="quarter")
 def _settle_quarterly(c: Container, request: JobRequest) -> dict[str, Any]:
     from . import settlement_run
 
-    return settlement_run.run_settlement(c, settlement.QUARTERLY, request.period, request.dry_run)
+    return settlement_run.run_settlement(c, settlement.QUARTERLY, request.period, request.dry_run, request.started_by)
 
 
 @job("release-rewards", "Credit approved settlements whose release day has come into wallets")

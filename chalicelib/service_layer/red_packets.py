@@ -4,7 +4,9 @@ per campaign.
 
 Each member is credited in their own transaction with an ``ONCE#red_packet#<campaign>``
 marker, so a campaign can be re-run after a crash or an extended list and nobody is paid
-twice; frozen, pending and closed members are skipped (they earn nothing).
+twice; frozen, pending and closed members are skipped (they earn nothing). A list
+audience can name one person, so its total counts against the granter's daily
+four-eyes allowance (``adjustments.take_allowance``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from ..adapters.dynamodb.identity import MemberItem
 from ..adapters.dynamodb.points import OnceItem
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
+from ..domain.approvals import FourEyesRequired
 from ..domain.calendar import local_date
 from ..domain.earning import Rule
 from ..domain.errors import RuleViolation
+from .adjustments import POINTS, take_allowance
 from .common import audit, retrying
 from .earning import can_earn, earn_once
 from .points_jobs import Progress, per_shard
@@ -63,12 +67,30 @@ def _members(audience: Audience) -> Iterator[MemberItem]:
             yield member
 
 
+def _take_allowance(c: Container, actor: Principal, total: int) -> None:
+    """A red packet to named members is a points correction by other means: it counts
+    against what the granting person may change alone today (a re-run counts again)."""
+
+    def attempt() -> None:
+        uow = c.uow()
+        if not take_allowance(uow, c, actor, POINTS, total):
+            raise FourEyesRequired(
+                "This list would pass what you may grant alone today; "
+                "ask for it as adjustments, which a second staff member approves."
+            )
+        uow.commit()
+
+    retrying(attempt)
+
+
 def grant(
     c: Container, actor: Principal, campaign_id: str, points: int, audience: Audience, reason: str, dry_run: bool
 ) -> dict[str, Any]:
     audience.check()
     if points <= 0:
         raise RuleViolation("A red packet gives a positive number of points.")
+    if audience.kind == "list" and not dry_run:
+        _take_allowance(c, actor, points * len(set(audience.member_ids)))
     members = list(_members(audience))
     report: dict[str, Any] = {
         "campaign_id": campaign_id,

@@ -23,6 +23,7 @@ from ..domain.events import NutritionistCertified
 from ..domain.identity import NUTRITIONIST_ROLE
 from .common import audit, retrying
 from .disclosure import record_reveal
+from .duties import refuse_own_account
 from .members import require_live_or_frozen, require_member
 
 
@@ -191,7 +192,9 @@ def kyc_approved_condition(uow: UnitOfWork, member_id: str) -> None:
 def decide(
     c: Container, actor: Principal, kind: ReviewKind, member_id: str, version: int, approve: bool, reason: str
 ) -> ReviewView:
-    """Approve or reject the submission ``version``, the one the reviewer read."""
+    """Approve or reject the submission ``version``, the one the reviewer read; never
+    one's own (a verified name opens withdrawals, a certificate earns points)."""
+    refuse_own_account(actor, require_member(member_id))
 
     def attempt() -> ReviewView:
         item = ReviewItem.get_or_none(f"MEMBER#{member_id}", kind.sort_key)

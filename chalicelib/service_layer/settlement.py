@@ -35,6 +35,7 @@ from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.settlement import CarryItem, SettlementLineItem, SettlementRunItem
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
+from ..domain.approvals import FourEyesRequired
 from ..domain.calendar import Month, Quarter, local_date, start_of_local_day
 from ..domain.errors import ConcurrentUpdate, Conflict, InvalidState, NotFound, RuleViolation
 from ..domain.rules import Rules
@@ -52,6 +53,7 @@ TAKEOVER_AFTER = timedelta(minutes=20)
 VOLUMES_MARGIN = timedelta(minutes=5)
 FINISHED = ("draft", "approved", "released")
 SAMPLE_LINES = 50
+AUTO_APPROVAL = "auto-approval"  # approved_by of a run the rules configuration approved
 
 
 class PeriodNotEnded(RuleViolation):
@@ -141,6 +143,7 @@ def run_view(run: SettlementRunItem) -> dict[str, Any]:
         "status": run.status,
         "lines": int(run.lines or 0),
         "release_on": run.release_on,
+        "started_by": sorted(run.started_by or ()),
         "approved_by": run.approved_by,
         "approved_at": run.approved_at,
         "released_at": run.released_at,
@@ -157,9 +160,12 @@ def get_run(identifier: str) -> SettlementRunItem:
 
 
 def approve(c: Container, actor: Principal, identifier: str) -> dict[str, Any]:
+    """Finance's approval of a draft, by someone who did not start (or take over) its run."""
     run = get_run(identifier)
     if run.status != "draft":
         raise InvalidState(f"This settlement is {run.status}; only a draft can be approved.")
+    if actor.subject in (run.started_by or set()):
+        raise FourEyesRequired("The person who started this run cannot approve it.")
     now = c.now()
     uow = c.uow()
     uow.update(
@@ -169,7 +175,7 @@ def approve(c: Container, actor: Principal, identifier: str) -> dict[str, Any]:
             SettlementRunItem.approved_by.set(actor.subject),
             SettlementRunItem.approved_at.set(now),
         ],
-        condition=SettlementRunItem.status == "draft",
+        condition=(SettlementRunItem.status == "draft") & ~SettlementRunItem.started_by.contains(actor.subject),
         on_fail=InvalidState("This settlement changed meanwhile."),
     )
     totals = (run.report or {}).get("totals", {})

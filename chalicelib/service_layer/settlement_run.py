@@ -27,6 +27,7 @@ from ..domain.rules import Rules
 from ..domain.settlement import SettlementInput, report, result_to_json, settle
 from .points_jobs import per_shard
 from .settlement import (
+    AUTO_APPROVAL,
     FINISHED,
     SAMPLE_LINES,
     TAKEOVER_AFTER,
@@ -225,7 +226,7 @@ def _line_item(kind: str, period: str, line: dict[str, Any]) -> SettlementLineIt
     )
 
 
-def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -> dict[str, Any]:
+def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool, started_by: str) -> dict[str, Any]:
     period = period or default_period(kind, local_date(c.now()))
     check_period(c, kind, period)
     run_pk, run_sk = run_key(kind, period)
@@ -242,7 +243,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
     now = c.now()
     rules = period_rules(c, kind, period)
     if not dry_run:
-        _claim(c, kind, period, existing, now, rules)
+        _claim(c, kind, period, existing, now, rules, started_by)
     volumes_as_of = c.now() - VOLUMES_MARGIN
     population = load_population(Month.parse(months_of(kind, period)[-1]), rules.points.star_thresholds)
     volumes = load_volumes(months_of(kind, period), population.index)
@@ -307,7 +308,13 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool) -
 
 
 def _claim(
-    c: Container, kind: str, period: str, existing: SettlementRunItem | None, now: datetime, rules: Rules
+    c: Container,
+    kind: str,
+    period: str,
+    existing: SettlementRunItem | None,
+    now: datetime,
+    rules: Rules,
+    started_by: str,
 ) -> None:
     """Take the period: nobody has, or a run started long ago and never finished."""
     if existing is not None and existing.status == "running" and now - existing.started_at < TAKEOVER_AFTER:
@@ -321,6 +328,7 @@ def _claim(
         period=period,
         status="running",
         started_at=now,
+        started_by={started_by, *((existing.started_by or set()) if existing is not None else set())},
         rules_version=rules.version,
         gsi3pk=f"SETTLEMENTS#{kind}",
         gsi3sk=period,
@@ -346,10 +354,15 @@ def _finish(
 ) -> None:
     now = c.now()
     run = SettlementRunItem(pk=run_key(kind, period)[0], sk=SettlementRunItem.SK)
+    approval = []
+    if status == "approved":
+        # the rules configuration approves every run (SettlementRules.auto_approve): say so
+        approval = [SettlementRunItem.approved_by.set(AUTO_APPROVAL), SettlementRunItem.approved_at.set(now)]
     uow = c.uow()
     uow.update(
         run,
         [
+            *approval,
             SettlementRunItem.status.set(status),
             SettlementRunItem.report.set(summary),
             SettlementRunItem.lines.set(lines),

@@ -138,8 +138,10 @@ def set_staff_roles(c: Container, actor: Principal, staff_id: str, roles: set[st
     """Replace the roles (an empty set leaves a signed-in account that can do nothing);
     the account's current tokens are refused from the next request on."""
     roles = {StaffRole(role).value for role in roles}
-    if staff_id == actor.subject and StaffRole.ADMIN.value not in roles:
-        raise Forbidden("An admin cannot remove their own admin role.")
+    if staff_id == actor.subject:
+        # separation of duties: a grant to oneself needs a second admin (removing one's own
+        # admin role would also leave the programme without one by accident)
+        raise Forbidden("An admin cannot change their own roles; another admin can.")
 
     def attempt() -> frozenset[str]:
         staff = require_staff(staff_id)

@@ -32,6 +32,7 @@ from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain import wallet as w
+from ..domain.approvals import require_second_person
 from ..domain.calendar import local_date
 from ..domain.errors import (
     AccountFrozen,
@@ -52,6 +53,7 @@ from . import step_up
 from .accounts import VersionedAccount
 from .common import audit, fingerprint, once_per_key, remember, retrying
 from .disclosure import record_reveal
+from .duties import refuse_own_account
 from .members import require_member
 from .points_ledger import MemberPoints, balance_pk
 from .reviews import kyc_approved_condition, verified_real_name
@@ -598,7 +600,8 @@ def review_withdrawal(
     key: str | None = None,
 ) -> dict[str, Any]:
     """Finance's steps: ``approve`` (pending -> approved), ``paid`` (approved -> paid, the
-    hold leaves the wallet) or ``reject`` (pending/approved -> rejected, the hold returns).
+    hold leaves the wallet; by someone other than the approver) or ``reject``
+    (pending/approved -> rejected, the hold returns; anyone with the role).
     Each step is audited and happens once; a retry with the same key gets the first answer."""
     print_ = fingerprint({"action": action, "reason": reason, "reference": reference})
 
@@ -608,6 +611,13 @@ def review_withdrawal(
             raise WithdrawalNotFound()
         now = c.now()
         before = item.status
+        condition = WithdrawalItem.status == before
+        if action != "reject":
+            # rejecting only returns the money: anyone with the role may; moving it out may not be one's own
+            refuse_own_account(actor, require_member(item.member_id))
+        if action == "paid":
+            require_second_person(item.approved_by, actor.subject)
+            condition &= WithdrawalItem.approved_by != actor.subject
         uow = c.uow()
         actions = [WithdrawalItem.decided_at.set(now), WithdrawalItem.decided_by.set(actor.subject)]
         if action == "approve":
@@ -640,7 +650,7 @@ def review_withdrawal(
         uow.update(
             item,
             [WithdrawalItem.status.set(after), *actions],
-            condition=WithdrawalItem.status == before,
+            condition=condition,
             on_fail=ConcurrentUpdate(),
         )
         audit(

@@ -84,7 +84,7 @@ def test_a_settlement_whose_stored_version_is_not_in_the_registry_stops_the_adju
     clock.set(shanghai(2026, 12, 8, 1))
     for dry_run in (True, False):
         with pytest.raises(UnknownRulesVersion, match=r"'2026-10-31\.9' is not in the registry"):
-            run_settlement(stack, "monthly", "2026-11", dry_run)
+            run_settlement(stack, "monthly", "2026-11", dry_run, "schedule")
     assert stored_lines("monthly-2026-11") == []
     assert run_item("monthly-2026-11").status == "running"
     assert run_item("monthly-2026-10").snapshot_key == october.snapshot_key

@@ -4,17 +4,12 @@ approval, release into wallets, a rerun that changes nothing, a refund after set
 from datetime import UTC, datetime
 
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import login, post_event, register, staff_token
+from tests.builders import adjust, admin_token, login, post_event, register, staff_token
 
 
 def credit_points(client, stack, member_id, points):
-    ops = staff_token(client, stack, "ops")
-    r = client.post(
-        "/v1/admin/adjustments",
-        token=ops,
-        json_body={"member_id": member_id, "points": points, "reason": "stars for the test"},
-    )
-    assert r.status_code == 201, r.body
+    body = {"member_id": member_id, "points": points, "reason": "stars for the test"}
+    adjust(client, staff_token(client, stack, "ops"), admin_token(client, stack), body)
 
 
 def run_job(client, stack, job, **body):

@@ -196,7 +196,7 @@ def test_the_withdrawal_is_paid_to_the_account_of_the_request_whatever_the_membe
         "account": ACCOUNT,
         "holder": "张三",
     }
-    paid = desk.post(f"/v1/admin/withdrawals/{withdrawal_id}/paid", "finance", {"reference": "BANK-7"})
+    paid = desk.post(f"/v1/admin/withdrawals/{withdrawal_id}/paid", "admin", {"reference": "BANK-7"})
     assert paid.status_code == 200 and paid.json["payout_account"].endswith("1234")
     [mine] = member.get("/v1/me/withdrawals").json["withdrawals"]
     assert (mine["status"], mine["payout_account"]) == ("paid", "*" * 12 + "1234")
@@ -240,7 +240,7 @@ def test_closing_the_account_erases_the_payout_snapshots_of_its_finished_withdra
     assert desk.post(f"/v1/admin/withdrawals/{rejected}/reject", "finance", {"reason": "no"}).status_code == 200
     paid = withdraw(client, member.token, 30_000).json["withdrawal_id"]
     assert desk.post(f"/v1/admin/withdrawals/{paid}/approve", "finance", {"reason": "ok"}).status_code == 200
-    assert desk.post(f"/v1/admin/withdrawals/{paid}/paid", "finance", {"reference": "BANK-9"}).status_code == 200
+    assert desk.post(f"/v1/admin/withdrawals/{paid}/paid", "admin", {"reference": "BANK-9"}).status_code == 200
 
     assert client.post("/v1/me/close", token=member.token, json_body={"reason": "leaving"}).status_code == 204
     for withdrawal_id in (rejected, paid):

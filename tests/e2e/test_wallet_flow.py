@@ -5,18 +5,13 @@ from datetime import timedelta
 import pyotp  # noqa: F401
 
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import admin_token, decide_review, post_event, register, staff_token, step_up
+from tests.builders import adjust, admin_token, decide_review, post_event, register, staff_token, step_up
 
 
 def earn_points(client, stack, member, points):
-    """Credit points through a staff adjustment (ops), the simplest earning path."""
-    ops = staff_token(client, stack, "ops")
-    r = client.post(
-        "/v1/admin/adjustments",
-        token=ops,
-        json_body={"member_id": member.member_id, "points": points, "reason": "test credit"},
-    )
-    assert r.status_code == 201, r.body
+    """Credit points through a staff adjustment (ops, an admin approving a large one), the simplest earning path."""
+    body = {"member_id": member.member_id, "points": points, "reason": "test credit"}
+    adjust(client, staff_token(client, stack, "ops"), admin_token(client, stack), body)
 
 
 def test_exchange_then_withdraw_then_pay(client, stack, clock):
@@ -87,7 +82,9 @@ def test_exchange_then_withdraw_then_pay(client, stack, clock):
         ).status_code
         == 200
     )
-    r = client.post(f"/v1/admin/withdrawals/{withdrawal}/paid", token=finance, json_body={"reference": "BANK-1"})
+    # a second finance member pays what the first approved
+    paying = staff_token(client, stack, "finance")
+    r = client.post(f"/v1/admin/withdrawals/{withdrawal}/paid", token=paying, json_body={"reference": "BANK-1"})
     assert r.status_code == 200 and r.json["status"] == "paid"
     me = client.get("/v1/me", token=member.access_token).json
     assert me["wallet"] == {"balance_fen": 2_655, "held_fen": 0}

@@ -236,22 +236,22 @@ def test_withdrawal_approved_then_paid_leaves_the_wallet_and_is_audited(client, 
     assert member.wallet() == {"balance_fen": 30_000 - 12_345, "held_fen": 12_345}
     wid = r.json["withdrawal_id"]
 
-    early = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-0"})
+    early = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "BANK-0"})
     assert early.status_code == 409 and error_code(early) == "invalid_state"
     approved = desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}, headers={})
     assert approved.status_code == 200 and approved.json["status"] == "approved"
     twice = desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"})
     assert twice.status_code == 409 and error_code(twice) == "invalid_state"
     paid = desk.post(
-        f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-1"}, headers={"Idempotency-Key": "pay-0001"}
+        f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "BANK-1"}, headers={"Idempotency-Key": "pay-0001"}
     )
     assert paid.status_code == 200, paid.body
     assert (paid.json["status"], paid.json["reference"], paid.json["payout_fen"]) == ("paid", "BANK-1", 11_110)
     replay = desk.post(
-        f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-1"}, headers={"Idempotency-Key": "pay-0001"}
+        f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "BANK-1"}, headers={"Idempotency-Key": "pay-0001"}
     )
     assert replay.status_code == 200 and replay.json == paid.json
-    again = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "BANK-2"})
+    again = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "BANK-2"})
     assert again.status_code == 409
     late_reject = desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "too late"})
     assert late_reject.status_code == 409 and error_code(late_reject) == "already_posted"
@@ -281,7 +281,7 @@ def test_rejected_withdrawal_returns_the_hold_and_cannot_then_be_paid(client, st
     assert member.wallet() == {"balance_fen": 25_000, "held_fen": 0}
     again = desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "again"})
     assert again.status_code == 409 and error_code(again) == "already_voided"
-    paid = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "X"})
+    paid = desk.post(f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "X"})
     assert paid.status_code == 409
     assert member.wallet() == {"balance_fen": 25_000, "held_fen": 0}
     actions = {e["action"] for e in desk.get(f"/v1/admin/audit?target_id={wid}", "admin").json["entries"]}
@@ -324,7 +324,7 @@ def test_member_list_and_finance_queue_follow_the_review(client, stack, clock, d
     assert queue("pending") == [first, second]  # oldest first
     assert desk.post(f"/v1/admin/withdrawals/{first}/approve", "finance", {"reason": "ok"}).status_code == 200
     assert queue("pending") == [second] and queue("approved") == [first]
-    assert desk.post(f"/v1/admin/withdrawals/{first}/paid", "finance", {"reference": "B-1"}).status_code == 200
+    assert desk.post(f"/v1/admin/withdrawals/{first}/paid", "admin", {"reference": "B-1"}).status_code == 200
     assert desk.post(f"/v1/admin/withdrawals/{second}/reject", "finance", {"reason": "no"}).status_code == 200
     assert queue("pending") == [] and queue("approved") == []
     statuses = {w["withdrawal_id"]: w["status"] for w in member.get("/v1/me/withdrawals").json["withdrawals"]}
@@ -338,7 +338,7 @@ def test_wallet_ledger_shows_each_change_with_its_running_balance(client, stack,
     assert desk.post(f"/v1/admin/withdrawals/{wid}/reject", "finance", {"reason": "no"}).status_code == 200  # 30000
     wid = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]  # 20000 held 10000
     assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}).status_code == 200
-    assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "B"}).status_code == 200  # 20000
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "B"}).status_code == 200  # 20000
     entries = ledger(member)
     assert [(e["kind"], e["amount_fen"], e["balance_after_fen"], e["held_after_fen"]) for e in entries] == [
         ("withdrawal_paid", 0, 20_000, 0),
@@ -365,7 +365,7 @@ def test_account_closes_only_with_an_empty_wallet_and_no_open_withdrawal(client,
     assert refused.status_code == 409 and error_code(refused) == "account_not_closable"
     assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}).status_code == 200
     assert error_code(member.post("/v1/me/close", {"reason": "moving"})) == "account_not_closable"
-    assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "finance", {"reference": "B"}).status_code == 200
+    assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "B"}).status_code == 200
     assert member.post("/v1/me/close", {"reason": "moving"}).status_code == 204
 
 
@@ -864,7 +864,7 @@ def test_each_review_answer_is_what_finance_and_the_member_then_read(client, sta
         (second, "reject", {"reason": "bank account closed"}),
     ]
     for wid, action, body in steps:
-        answer = desk.post(f"/v1/admin/withdrawals/{wid}/{action}", "finance", body)
+        answer = desk.post(f"/v1/admin/withdrawals/{wid}/{action}", "admin" if action == "paid" else "finance", body)
         assert answer.status_code == 200, answer.body
         assert answer.json == stored(wid), action
     assert stored(first)["reference"] == "BANK-7"

@@ -146,6 +146,10 @@ class StaffItem(BaseItem):
     listing = gsi(3)()
 
 
+def staff_key(staff_id: str) -> tuple[str, str]:
+    return f"STAFF#{staff_id}", StaffItem.SK
+
+
 class StaffPhoneItem(BaseItem):
     """``STAFFPHONE#<phone index>`` / ``STAFFPHONE``: finds a staff account by number."""
 

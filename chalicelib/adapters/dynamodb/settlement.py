@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 
 from .base import BaseItem, gsi
 
@@ -20,6 +26,9 @@ class SettlementRunItem(BaseItem):
     period = UnicodeAttribute()
     status = UnicodeAttribute()
     started_at = UTCDateTimeAttribute()
+    # who started the run (staff ids, or "schedule"), a taker-over of a crashed run added:
+    # none of them may approve it
+    started_by = UnicodeSetAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     release_on = UnicodeAttribute(null=True)
     report = JSONAttribute(null=True)
