@@ -14,6 +14,7 @@ import pyotp
 from chalicelib.bootstrap import Container
 from chalicelib.local.aws import shared_session
 from chalicelib.local.gateway import Client, HttpResponse
+from chalicelib.local.queues import drain
 
 _phones = itertools.count(10_000_000)
 CODE = re.compile(r"\b(\d{6})\b")
@@ -26,6 +27,7 @@ def new_phone() -> str:
 
 def last_code(c: Container, phone: str) -> str:
     assert c.outbox is not None
+    drain()
     messages = c.outbox.messages_to(phone)
     assert messages, f"no SMS was sent to {phone}"
     match = CODE.search(messages[-1].text)
@@ -36,6 +38,7 @@ def last_code(c: Container, phone: str) -> str:
 def send_code(client: Client, phone: str, purpose: str) -> None:
     response = client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": purpose})
     assert response.status_code == 202, response.body
+    drain()
 
 
 @dataclass
