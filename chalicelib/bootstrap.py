@@ -161,7 +161,7 @@ def bootstrap(
         cipher=FieldCipher(session.client("kms"), settings.data_key_id),
         tokens=AccessTokens(keys.token_key, keys.key_version),
         sms=sms,
-        sms_queue=SqsQueue(session.client("sqs"), settings.sms_queue_url),
+        sms_queue=SqsQueue(lambda: session.client("sqs"), settings.sms_queue_url),
         ops=ops,
         secrets=source,
         outbox=outbox,

@@ -9,6 +9,8 @@ None``: botocore's exception may carry the request, and the request carries the 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,11 +30,19 @@ class MessageQueue(Protocol):
 
 
 class SqsQueue:
-    def __init__(self, sqs_client: Any, url: str) -> None:
-        self._sqs = sqs_client
+    """Creates its client at the first message: the authorizer's function builds the same
+    container and never queues anything, so its cold start does not load SQS's model."""
+
+    def __init__(self, connect: Callable[[], Any], url: str) -> None:
+        self._connect = connect
+        self._sqs: Any = None
         self._url = url
+        self._lock = threading.Lock()
 
     def send(self, body: str) -> None:
+        with self._lock:
+            if self._sqs is None:
+                self._sqs = self._connect()
         try:
             self._sqs.send_message(QueueUrl=self._url, MessageBody=body)
         except ClientError as exc:
