@@ -93,7 +93,7 @@ class _Context:
 
 class LocalQueues:
     def __init__(self, sqs_client: Any, stage: str, region: str) -> None:
-        self._sqs = sqs_client
+        self.sqs = sqs_client  # the embedded SQS, for tests that look into a queue
         self._stage = stage
         self._region = region
         self.urls: dict[str, str] = {}  # logical name -> URL
@@ -110,10 +110,10 @@ class LocalQueues:
             resolved = _resolve(properties, self._stage, self._arns, data_key)
             name = resolved.pop("QueueName", f"member-points-{self._stage}-{logical}")
             attributes = {k: v if isinstance(v, str) else json.dumps(v) for k, v in resolved.items()}
-            url = self._sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             self.urls[logical] = url
             self._names[name] = logical
-            self._arns[logical] = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            self._arns[logical] = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
                 "Attributes"
             ]["QueueArn"]
         variables = _template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
@@ -148,7 +148,7 @@ class LocalQueues:
                 handled += delivered
 
     def _deliver_batch(self, worker: _Worker) -> int:
-        messages = self._sqs.receive_message(
+        messages = self.sqs.receive_message(
             QueueUrl=worker.queue_url,
             MaxNumberOfMessages=min(worker.batch_size, 10),
             AttributeNames=["All"],
@@ -168,7 +168,7 @@ class LocalQueues:
         failed = {item["itemIdentifier"] for item in (answer or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
-            self._sqs.delete_message_batch(
+            self.sqs.delete_message_batch(
                 QueueUrl=worker.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )

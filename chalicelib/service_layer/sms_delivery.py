@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from enum import StrEnum
 
 from ulid import ULID
 
@@ -30,34 +29,27 @@ from ..domain.sms import QUEUED_SMS_FIELD, Disposition, QueuedSms, templates_by_
 CLAIM_HOLD = timedelta(seconds=30)
 
 
-class Outcome(StrEnum):
-    SENT = "sent"
-    DUPLICATE = "duplicate"  # an earlier delivery of the same message sent it
-    DECOY = "decoy"
-    EXPIRED = "expired"
-
-
 class SendLater(DeliverAgain):
     """Not delivered now; the queue is to deliver the message again."""
 
 
-def deliver(c: Container, body: str) -> Outcome:
+def deliver(c: Container, body: str) -> None:
     queued = QueuedSms.from_json(c.cipher.decrypt(body, field=QUEUED_SMS_FIELD), templates_by_name(c.rules.otp))
     now = c.wall_clock.now()  # a code's lifetime is security time, as when it was issued
     disposition = queued.disposition(now)
     if disposition is Disposition.DECOY:
-        return Outcome.DECOY
+        return
     if disposition is Disposition.EXPIRED:
         logger.warning("sms expired before sending", extra={"message_id": queued.id})
         count("SmsExpired")
-        return Outcome.EXPIRED
+        return
     claim_id = str(ULID())
     uow = c.uow()
     try:
         markers.claim(uow, queued.id, claim_id, now, CLAIM_HOLD)
         uow.commit()
-    except markers.AlreadySent:
-        return Outcome.DUPLICATE
+    except markers.AlreadySent:  # SQS delivered it twice: an earlier delivery sent it
+        return
     except markers.ClaimHeld:
         raise SendLater("another delivery of this message holds it") from None
     try:
@@ -70,7 +62,6 @@ def deliver(c: Container, body: str) -> Outcome:
         raise SendLater(failure.provider_code) from None
     _settle(c, lambda uow: markers.mark_sent(uow, queued.id, claim_id, now))
     count("SmsSent")
-    return Outcome.SENT
 
 
 def _settle(c: Container, write: Callable[[UnitOfWork], None]) -> None:
