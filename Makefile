@@ -77,6 +77,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_settlement
 	$(BIN)/python -m tests.benchmarks.bench_points
+	$(BIN)/python -m tests.benchmarks.bench_code_request
 	$(MAKE) package
 	$(BIN)/python -m tests.benchmarks.bench_cold_import --package out/$(STAGE)
 

@@ -18,6 +18,7 @@ import boto3
 
 from .adapters.crypto import FieldCipher, KeyRing
 from .adapters.messaging import LazySmsSender, OpsNotifier, Outbox, SmsSender, SnsOpsNotifier, SnsSmsSender
+from .adapters.queues import MessageQueue, SqsQueue
 from .adapters.secrets import SecretsManagerSource, SecretSource
 from .adapters.snapshots import SnapshotStore
 from .adapters.tokens import AccessTokens
@@ -70,7 +71,8 @@ class Container:
     keys: KeyRing
     cipher: FieldCipher
     tokens: AccessTokens
-    sms: SmsSender
+    sms: SmsSender  # the SMS worker's: the code-request path only queues (``sms_queue``)
+    sms_queue: MessageQueue
     ops: OpsNotifier
     secrets: SecretSource
     snapshots: SnapshotStore | None = None
@@ -165,6 +167,7 @@ def bootstrap(
         cipher=FieldCipher(session.client("kms"), settings.data_key_id),
         tokens=AccessTokens(keys.token_key, keys.key_version),
         sms=sms,
+        sms_queue=SqsQueue(lambda: session.client("sqs"), settings.sms_queue_url),
         ops=ops,
         secrets=source,
         outbox=outbox,

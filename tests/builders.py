@@ -16,6 +16,7 @@ from chalicelib.domain.calendar import FIRST_INSTANT
 from chalicelib.domain.rules import RulesRegistry
 from chalicelib.local.aws import shared_session
 from chalicelib.local.gateway import Client, HttpResponse
+from chalicelib.local.queues import drain
 
 _phones = itertools.count(10_000_000)
 CODE = re.compile(r"\b(\d{6})\b")
@@ -28,6 +29,7 @@ def new_phone() -> str:
 
 def last_code(c: Container, phone: str) -> str:
     assert c.outbox is not None
+    drain()
     messages = c.outbox.messages_to(phone)
     assert messages, f"no SMS was sent to {phone}"
     match = CODE.search(messages[-1].text)
@@ -46,6 +48,7 @@ def change_rules(c: Container, **sections: dict[str, Any]) -> None:
 def send_code(client: Client, phone: str, purpose: str) -> None:
     response = client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": purpose})
     assert response.status_code == 202, response.body
+    drain()
 
 
 @dataclass

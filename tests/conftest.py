@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 
 import pytest  # noqa: E402
 
+import tests.aws_calls  # noqa: E402,F401  (before any botocore session: it hooks every client)
 from chalicelib.local import stage  # noqa: E402
 
 stage.local_environment()

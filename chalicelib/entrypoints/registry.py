@@ -14,6 +14,7 @@ from .member_api import member_api
 from .meta_api import meta_api
 from .ops_api import ops_api
 from .shop_api import shop_api
+from .sms_worker import workers
 from .wallet_api import wallet_api
 
 
@@ -31,6 +32,7 @@ def register_all(app: Chalice) -> None:
         shop_api,
         jobs_api,
         schedules,
+        workers,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

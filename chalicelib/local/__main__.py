@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
-from . import stage
+from . import queues, stage
 
 
 def main() -> int:
     stage.local_environment()
     port = int(os.environ.get("PORT", "8000"))
     _, container = stage.start()
+    queues.current().start()  # Lambda's pollers: a queued SMS reaches the outbox within a moment
     from app import app
 
     from .gateway import local_server

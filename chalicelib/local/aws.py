@@ -8,7 +8,8 @@ Two things make moto behave like the real services for this code base:
 - the stage's resources are created from the same definitions production uses: the
   table from ``infra/template.yaml`` (see ``schema``), a KMS key under the stage's
   alias, the application secrets and the settlement snapshot bucket. SMS and ops alerts go to an in-memory outbox
-  (``adapters.messaging.Outbox``) instead of SNS.
+  (``adapters.messaging.Outbox``) instead of SNS. The queues of ``infra/api.yaml`` are
+  created and drained into the workers' handlers by ``queues.LocalQueues``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -26,6 +27,7 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from ..config import Settings
+from . import queues as local_queues
 from . import schema
 
 _moto_lock = threading.RLock()
@@ -157,6 +159,7 @@ class EmbeddedAws:
     settings: Settings
     _mock: Any = None
     integration_keys: dict[str, dict[str, list[str]]] | None = None
+    queues: local_queues.LocalQueues | None = None
 
     def start(self) -> EmbeddedAws:
         fake_credentials(self.settings.region)
@@ -169,6 +172,10 @@ class EmbeddedAws:
         return self
 
     def stop(self) -> None:
+        if self.queues is not None:
+            self.queues.stop()
+            local_queues.install(None)
+            self.queues = None
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -189,6 +196,11 @@ class EmbeddedAws:
         if self.settings.data_key_id.startswith("alias/"):
             kms.create_alias(AliasName=self.settings.data_key_id, TargetKeyId=key_id)
         schema.create_table(self.client("dynamodb"), self.settings.table_name, key_id)
+        self.queues = local_queues.LocalQueues(self.client("sqs"), self.settings.stage, self.settings.region)
+        variables = self.queues.create(key_id)
+        # the template hands the functions their queues' URLs (SMS_QUEUE_URL -> sms_queue_url)
+        self.settings = replace(self.settings, **{name.lower(): url for name, url in variables.items()})
+        local_queues.install(self.queues)
         sm = self.client("secretsmanager")
         sm.create_secret(
             Name=self.settings.app_secret_id,

@@ -38,7 +38,7 @@ def start(*, clock: Clock | None = None, rules: Rules | RulesRegistry | None = N
     wall = None
     if clock is None:
         clock, wall = ShiftedClock(), SystemClock()
-    container = bootstrap(settings, clock=clock, wall_clock=wall, rules=rules, outbox=Outbox(), session=aws.session)
+    container = bootstrap(aws.settings, clock=clock, wall_clock=wall, rules=rules, outbox=Outbox(), session=aws.session)
     install(container)
     ensure_local_admin(container)
     from app import app

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
+from ulid import ULID
 
 from ..adapters.dynamodb.base import epoch
 from ..adapters.dynamodb.identity import (
@@ -24,14 +25,14 @@ from ..adapters.dynamodb.identity import (
     StaffPhoneItem,
 )
 from ..adapters.dynamodb.uow import UnitOfWork
-from ..adapters.messaging import SmsNotSent
 from ..adapters.observability import count, logger
+from ..adapters.queues import QueueNotReached
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain.calendar import local_date, seconds_until_next_local_day
 from ..domain.errors import ConcurrentUpdate, InvalidCode, RateLimited, SmsBudgetExhausted
 from ..domain.identity import MemberStatus, OtpChallenge, OtpPurpose
-from ..domain.sms import Sms, otp_code_sms
+from ..domain.sms import QUEUED_SMS_FIELD, QueuedSms, otp_code_sms
 from .common import retrying
 
 
@@ -67,16 +68,22 @@ def count_in_window(
     )
 
 
+# an id no account has: an unknown number's second read asks for it, so that it reads
+# what a known number reads
+_NOBODY = "-"
+
+
 def _should_send(index: str, purpose: OtpPurpose) -> bool:
-    """Send only where a code can be used; everything else is the same either way (no enumeration)."""
+    """Send only where a code can be used. Every number takes the same two reads (the
+    look-up, then the account it names or one that does not exist): no enumeration."""
     if purpose is OtpPurpose.STAFF:
         link = StaffPhoneItem.get_or_none(f"STAFFPHONE#{index}", StaffPhoneItem.SK)
-        staff = link and StaffItem.get_or_none(f"STAFF#{link.staff_id}", StaffItem.SK)
-        return bool(staff and staff.active)
+        staff = StaffItem.get_or_none(f"STAFF#{link.staff_id if link else _NOBODY}", StaffItem.SK)
+        return bool(link and staff and staff.active)
     if purpose is OtpPurpose.LOGIN:
         link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
-        member = link and MemberItem.get_or_none(f"MEMBER#{link.member_id}", MemberItem.SK)
-        return bool(member and member.status != MemberStatus.CLOSED)
+        member = MemberItem.get_or_none(f"MEMBER#{link.member_id if link else _NOBODY}", MemberItem.SK)
+        return bool(link and member and member.status != MemberStatus.CLOSED)
     return True
 
 
@@ -117,25 +124,25 @@ def _alert_budget_spent(c: Container, refused: SmsBudgetExhausted, now: datetime
     )
 
 
-def _deliver(c: Container, sms: Sms, now: datetime) -> None:
-    """Hand the code to the provider; a failure changes nothing in the answer (the member
-    asks again after the resend wait), it is logged by provider code and counted."""
+def _queue(c: Container, queued: QueuedSms) -> None:
+    """Hand the message to the SMS worker, encrypted: the queue never holds a code or a
+    number in clear. A failure changes nothing in the answer (the member asks again after
+    the resend wait); it is logged by error code and counted as a failed SMS."""
     try:
-        c.sms.send(sms, now)
-    except SmsNotSent as failure:
-        logger.warning("sms not sent", extra={"provider_code": failure.provider_code, "template": sms.template.name})
+        c.sms_queue.send(c.cipher.encrypt(queued.to_json(), field=QUEUED_SMS_FIELD))
+    except QueueNotReached as failure:
+        logger.warning("sms not queued", extra={"error_code": failure.code, "template": queued.sms.template.name})
         count("SmsFailed")
-        return
-    count("SmsSent")
 
 
 def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str) -> CodeSent:
-    """Store a new challenge under the limits and the SMS budget, then send the code.
+    """Store a new challenge under the limits and the SMS budget, then queue the code.
 
-    Every number is read, counted and written the same way, whether or not it may use
-    the code (an unregistered number asking a login code, say): only the SMS is skipped,
-    and the stored challenge then holds the hash of a value no code can equal. So the
-    resend wait, the daily cap and the budget answer alike for members and strangers.
+    Every number is read, counted, written and queued the same way, whether or not it
+    may use the code (an unregistered number asking a login code, say): the stored
+    challenge then holds the hash of a value no code can equal, and the queued message is
+    a decoy of the same size that the worker drops. So the resend wait, the daily cap,
+    the budget and the time the request takes are alike for members and strangers.
     """
     rules = c.rules.otp
     phone = identity.normalize_phone(phone_raw)
@@ -199,8 +206,8 @@ def send_code(c: Container, phone_raw: str, purpose: OtpPurpose, client_ip: str)
     except SmsBudgetExhausted as refused:
         _alert_budget_spent(c, refused, now)
         raise
-    if send:
-        _deliver(c, otp_code_sms(phone, code, rules), now)
+    not_after = epoch(now + timedelta(seconds=rules.ttl_s))
+    _queue(c, QueuedSms(str(ULID()), otp_code_sms(phone, code, rules), not_after, deliver=send))
     return CodeSent(expires_in=rules.ttl_s, resend_after=rules.resend_after_s)
 
 

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.bootstrap import install
 from chalicelib.local import stage
 from chalicelib.local.gateway import Client
+from chalicelib.local.queues import drain
 from tests.builders import new_phone, post_event
 
 
@@ -27,6 +28,7 @@ def dev():
 
 
 def code(client, phone):
+    drain()
     text = client.get(f"/v1/dev/sms?phone={phone.replace('+', '%2B')}").json["messages"][-1]["text"]
     return re.search(r"\b(\d{6})\b", text).group(1)
 

@@ -19,6 +19,7 @@ from chalicelib.domain.rules import Rules, SmsBudgetRules
 from chalicelib.local import stage
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.gateway import Client
+from chalicelib.local.queues import drain
 from tests.builders import assert_error, forbid_server_errors, new_phone, register, send_code
 from tests.fake_aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Answer, FakeAlibabaSms
 
@@ -57,7 +58,7 @@ def aliyun_stack(clock, alibaba):
         Name=settings.aliyun_sms_secret_id,
         SecretString=json.dumps({"access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET}),
     )
-    container = bootstrap(settings, clock=clock, outbox=Outbox(), session=aws.session)
+    container = bootstrap(aws.settings, clock=clock, outbox=Outbox(), session=aws.session)
     install(container)
     try:
         yield container
@@ -77,6 +78,8 @@ def test_a_member_registers_with_the_code_alibaba_cloud_delivered(aliyun_client,
     phone = new_phone()
     answer = aliyun_client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": "register"})
     assert answer.status_code == 202 and answer.json == SENT
+    assert alibaba.calls == []  # queued: the SMS worker sends it
+    drain()
     [call] = alibaba.calls
     assert call.action == "SendSms" and call.signature_valid
     assert (call.query["PhoneNumbers"], call.query["SignName"], call.query["TemplateCode"]) == (
@@ -105,6 +108,7 @@ def test_a_failed_send_answers_as_usual_is_logged_by_provider_code_and_counted(
     phone = new_phone()
     with caplog.at_level(logging.INFO, logger="member-points"):
         failed = aliyun_client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": "register"})
+        drain()
     assert failed.status_code == 202 and failed.json == SENT
     [record] = [r for r in caplog.records if r.getMessage() == "sms not sent"]
     assert record.provider_code == answer.body["Code"]
@@ -116,6 +120,7 @@ def test_a_failed_send_answers_as_usual_is_logged_by_provider_code_and_counted(
     alibaba.answer = Answer()
     clock.advance(seconds=60)
     assert aliyun_client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": "register"}).status_code == 202
+    drain()
     assert '"SmsSent"' in capsys.readouterr().out
     code = json.loads(alibaba.calls[-1].query["TemplateParam"])["code"]
     assert aliyun_client.post("/v1/auth/register", json_body={"phone": phone, "code": code}).status_code == 201
@@ -159,6 +164,7 @@ def test_the_country_budget_refuses_until_the_next_shanghai_day_and_alerts_ops_o
         error = assert_error(refused, 429, "sms_budget_exhausted")
         assert refused.headers["retry-after"] == str(seconds_to_shanghai_midnight(clock.now()))
         assert "CN" not in error["message"]
+        drain()
         assert budget_stack.outbox.messages_to(stranger) == []
     assert ops_alerts(budget_stack) == [ops_alerts(budget_stack)[0]] and "CN" in ops_alerts(budget_stack)[0]
     # another country still has its own budget, and the global one is not spent yet
@@ -180,5 +186,6 @@ def test_the_global_budget_counts_every_country(budget_client, budget_stack, clo
         assert_error(refused, 429, "sms_budget_exhausted")
     [alert] = ops_alerts(budget_stack)
     assert alert.startswith("SMS budget spent: all numbers")
+    drain()
     assert budget_stack.outbox.messages_to("+14155550123") == []
 

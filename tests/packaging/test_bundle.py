@@ -23,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / os.environ.get("PACKAGE_DIR", "out/prod")
 HTTP_FUNCTIONS = ("APIHandler", "Bearer")
+QUEUE_WORKERS = ("SmsWorker",)
 # what the API's and the authorizer's cold start must not pay for
 HEAVY = ("numpy", "matplotlib", "chalicelib.domain.settlement", "chalicelib.service_layer.settlement_run")
 
@@ -94,6 +95,7 @@ def test_the_template_targets_the_runtime_of_the_tests_and_names_every_function(
         "SettleQuarterly",
         "ReleaseRewards",
         "EvaluateGuides",
+        "SmsWorker",
     }
     assert {p["Runtime"] for p in found.values()} == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
 
@@ -107,8 +109,10 @@ def test_every_handler_imports_from_the_bundle_alone(template, bundle):
             continue
         modules = set(json.loads(result.stdout))
         assert not {m for m in modules if m.startswith("tests")}, name
-        if name in HTTP_FUNCTIONS:
+        if name in HTTP_FUNCTIONS + QUEUE_WORKERS:
             assert not modules & set(HEAVY), (name, modules & set(HEAVY))
+        if name in QUEUE_WORKERS:  # a worker loads neither the routes nor their schemas
+            assert not modules & {"app", "chalicelib.entrypoints.http", "chalicelib.entrypoints.schemas"}, name
     assert failures == {}
 
 
@@ -153,7 +157,8 @@ def test_http_functions_answer_within_api_gateways_29_seconds_and_jobs_get_lambd
     found = functions(template)
 
     assert all(found[name]["Timeout"] < 29 for name in HTTP_FUNCTIONS)
-    assert all(p["Timeout"] == 900 for name, p in found.items() if name not in HTTP_FUNCTIONS)
+    jobs = set(found) - set(HTTP_FUNCTIONS) - set(QUEUE_WORKERS)
+    assert all(found[name]["Timeout"] == 900 for name in jobs)
     assert found["Bearer"]["MemorySize"] < found["APIHandler"]["MemorySize"]
 
 
@@ -197,7 +202,7 @@ def test_every_function_has_log_retention_and_active_tracing(template):
 
 def test_every_scheduled_function_sends_its_failures_to_the_queue_ops_are_alerted_about(template):
     for name, properties in functions(template).items():
-        if name in HTTP_FUNCTIONS:
+        if name in HTTP_FUNCTIONS + QUEUE_WORKERS:
             continue
         assert "Schedule" in {event["Type"] for event in properties["Events"].values()}, name
         on_failure = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
@@ -224,6 +229,8 @@ def test_alarms_watch_5xx_throttles_job_errors_failed_runs_reconcile_and_sms_and
         "JobFailuresWaiting",
         "ReconcileMismatchAlarm",
         "SmsFailedAlarm",
+        "SmsDeadLettersWaiting",
+        "SmsQueueDelayed",
     }
     assert all(alarm["AlarmActions"] == ops for alarm in alarms.values())
     job_errors = {
@@ -231,7 +238,7 @@ def test_alarms_watch_5xx_throttles_job_errors_failed_runs_reconcile_and_sms_and
         for m in alarms["JobErrorsAlarm"]["Metrics"]
         if "MetricStat" in m
     }
-    assert job_errors == set(functions(template)) - set(HTTP_FUNCTIONS)
+    assert job_errors == set(functions(template)) - set(HTTP_FUNCTIONS) - set(QUEUE_WORKERS)
     assert alarms["ReconcileMismatchAlarm"]["TreatMissingData"] == "breaching"  # a reconcile that stops running
 
 
@@ -266,3 +273,56 @@ def test_the_gateways_own_answers_default_to_the_stages_cors_origin(template):
 
     expected = config["stages"][stage]["environment_variables"]["CORS_ALLOW_ORIGIN"]
     assert template["Parameters"]["CorsAllowOrigin"]["Default"] == expected
+
+
+def test_the_sms_worker_reads_its_encrypted_queue_in_batches_reporting_each_failure(template):
+    resources = template["Resources"]
+    data_key = {"Fn::ImportValue": {"Fn::Sub": "member-points-data-${Stage}-DataKeyArn"}}
+    worker = functions(template)["SmsWorker"]
+    [event] = worker["Events"].values()
+
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["SmsQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources["SmsQueue"]["Properties"]
+    dead_letters = resources["SmsDeadLetters"]["Properties"]
+    assert queue["KmsMasterKeyId"] == dead_letters["KmsMasterKeyId"] == data_key
+    redrive = {"deadLetterTargetArn": {"Fn::GetAtt": ["SmsDeadLetters", "Arn"]}, "maxReceiveCount": 3}
+    assert queue["RedrivePolicy"] == redrive
+    # a batch of provider calls fits the timeout, and a retry comes within the code's 5 minutes
+    assert worker["Timeout"] <= queue["VisibilityTimeout"] and 3 * queue["VisibilityTimeout"] < 300
+    assert event["Properties"]["BatchSize"] * 5 < worker["Timeout"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["SMS_QUEUE_URL"] == {"Ref": "SmsQueue"}
+
+
+def test_only_the_api_queues_codes_and_only_the_worker_reads_them_and_the_providers_secret(template):
+    queue = {"Fn::GetAtt": ["SmsQueue", "Arn"]}
+    sms_secret = {"Fn::ImportValue": {"Fn::Sub": "member-points-data-${Stage}-SmsCredentialsArn"}}
+    for name in functions(template):
+        statements = _statements(template, name)
+        on_queue = sorted(a for s in statements if s["Resource"] == queue for a in s["Action"])
+        granted = [s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]] for s in statements]
+        reads_secret = any(sms_secret in resources for resources in granted)
+        if name == "APIHandler":
+            assert on_queue == ["sqs:SendMessage"] and not reads_secret
+        elif name == "SmsWorker":
+            assert on_queue == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"] and reads_secret
+            assert "sqs:SendMessage" not in _actions(template, name)
+        else:
+            assert on_queue == [] and not reads_secret, name
+
+
+def test_the_dead_letters_and_a_waiting_code_alarm_ops(template):
+    resources = template["Resources"]
+    dead = resources["SmsDeadLettersWaiting"]["Properties"]
+    delayed = resources["SmsQueueDelayed"]["Properties"]
+
+    assert (dead["MetricName"], dead["Dimensions"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SmsDeadLetters", "QueueName"]}}],
+    )
+    assert (delayed["MetricName"], delayed["Dimensions"]) == (
+        "ApproximateAgeOfOldestMessage",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SmsQueue", "QueueName"]}}],
+    )
+    assert delayed["Threshold"] < 300  # before the waiting codes expire

@@ -22,6 +22,7 @@ PROD = {
     "OPS_TOPIC_ARN": "arn:aws-cn:sns:cn-north-1:000000000000:ops",
     "PUBLIC_BASE_URL": "https://members.example.cn",
     "SNAPSHOT_BUCKET": "b",
+    "SMS_QUEUE_URL": "https://sqs.cn-north-1.amazonaws.com.cn/000000000000/member-points-prod-sms",
 }
 
 

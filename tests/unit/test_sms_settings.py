@@ -25,6 +25,7 @@ ALIYUN = {
     "OPS_TOPIC_ARN": "arn:aws-cn:sns:cn-north-1:000000000000:member-points-prod-ops-alerts",
     "PUBLIC_BASE_URL": "https://api.members.example.cn",
     "SNAPSHOT_BUCKET": "member-points-prod-settlements-000000000000",
+    "SMS_QUEUE_URL": "https://sqs.cn-north-1.amazonaws.com.cn/000000000000/member-points-prod-sms",
     "SMS_PROVIDER": "aliyun",
     "ALIYUN_SMS_SECRET_ID": "member-points/prod/sms",
     "ALIYUN_SMS_SIGN_NAME": "会员中心",
