@@ -20,7 +20,10 @@ Each path is driven through HTTP once per fault, on a fresh target and with a ne
 from __future__ import annotations
 
 import itertools
+import json
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +38,7 @@ from tests.wallet_builders import (
     Person,
     assert_reconciled,
     error_code,
+    give_aibi,
     give_points,
     open_window,
     person,
@@ -73,7 +77,7 @@ MODES = (
 class Case:
     """One call of a path on a fresh target: ``send(key)``, and what it must change once."""
 
-    send: Callable[[str], HttpResponse]
+    send: Callable[[str | None], HttpResponse]
     measure: Callable[[], Any]
     change: Callable[[Any], Any]
     # what a retry answers, when not the first answer again (an event is then a duplicate)
@@ -430,4 +434,154 @@ def test_a_money_or_stock_path_applies_once_under_every_fault_and_a_retry_gets_i
         expected = case.replayed if case.replayed is not None else first.json
         assert again.status_code < 300 and again.json == expected, f"{where}: {again.status_code} {again.body!r}"
         assert case.measure() == case.change(before), f"{where}: the retry changed something"
+    assert_reconciled()
+
+
+# --- the jobs -----------------------------------------------------------------------------------
+JOB_MODES = (
+    Mode("response lost after the commit", "lost_after", SDK_TRIES),
+    Mode("transaction in progress after the commit", "in_progress", SDK_TRIES),
+    Mode("throttling that does not stop", "throttled_cancel", FOREVER, refusal="service_unavailable"),
+    Mode("outcome never known", "lost_after", FOREVER, refusal="outcome_unknown"),
+)
+
+
+def run_interrupted(w: World, faults: FaultLayer, mode: Mode, job: str, victim: str, **body: Any) -> None:
+    """Run a job with a fault on one member's transaction, then run it again without."""
+    w.warm()
+    faults.arm(mode.kind, times=mode.times, contains=victim)
+    first = w.desk.post(f"/v1/admin/jobs/{job}", "ops", body)
+    faults.clear()
+    if first.status_code == 503:
+        assert mode.refusal is not None, first.body
+        assert_refused(first, mode.refusal)
+    else:
+        assert first.status_code == 200, first.body
+    rerun = w.desk.post(f"/v1/admin/jobs/{job}", "ops", body)
+    assert rerun.status_code == 200, rerun.body
+
+
+def kinds(who: Person, path: str) -> list[str]:
+    return [entry["kind"] for entry in who.get(f"{path}?limit=200").json["entries"]]
+
+
+@pytest.mark.parametrize("mode", JOB_MODES, ids=lambda mode: mode.name)
+def test_a_release_job_interrupted_by_a_fault_and_run_again_releases_every_pending_point_once(
+    client, stack, clock, faults, mode
+):
+    desk = Desk(client, stack)
+    members = [person(client, stack) for _ in range(3)]
+    for n, member in enumerate(members, 1):
+        assert order_paid(client, stack, member.id, new_id("order"), 10_000 * n).status_code == 202
+    w = World(client, stack, clock, desk, members[0])
+    run_interrupted(w, faults, mode, "release-pending", members[1].id, as_of="2026-11-30")
+    for n, member in enumerate(members, 1):
+        assert points_of(member) == (60 + 100 * n, 0, 0), mode.name
+        assert kinds(member, "/v1/me/points/ledger").count("release") == 1, mode.name
+    assert_reconciled()
+
+
+@pytest.mark.parametrize("mode", JOB_MODES, ids=lambda mode: mode.name)
+def test_a_hold_expiry_job_interrupted_by_a_fault_and_run_again_returns_every_hold_once(
+    client, stack, clock, faults, mode
+):
+    desk = Desk(client, stack)
+    members = [person(client, stack) for _ in range(3)]
+    w = World(client, stack, clock, desk, members[0])
+    item_id = _item(w, 3)
+    for member in members:
+        give_aibi(desk, member, 5_000)
+        order = member.post("/v1/me/mall/orders", {"item_id": item_id, "option_id": "o2"})
+        assert order.status_code == 201, order.body
+        hold = {"order_id": new_id("shop"), "member_id": member.id, "amount_fen": 2_000}
+        assert _shop(w, "", hold).status_code == 201
+    assert _stock(w, item_id) == 0
+    clock.advance(minutes=31)
+    run_interrupted(w, faults, mode, "expire-points", members[1].id)
+    assert _stock(w, item_id) == 3, mode.name
+    for member in members:
+        assert points_of(member) == (60, 0, 0), mode.name
+        assert wallet_of(member) == (5_000, 0), mode.name
+        assert kinds(member, "/v1/me/points/ledger").count("unhold") == 1, mode.name
+        assert kinds(member, "/v1/me/wallet/ledger").count("payment_voided") == 1, mode.name
+    assert_reconciled()
+
+
+# --- without an Idempotency-Key, and what the re-send is --------------------------------------------
+@pytest.mark.parametrize("kind", ["lost_after", "in_progress"])
+@pytest.mark.parametrize("path", [exchange, withdrawal_request], ids=["exchange", "withdrawal request"])
+def test_a_call_without_a_key_whose_commit_is_not_answered_is_applied_once_under_the_same_token(
+    path, kind, world, faults
+):
+    case = path(world)
+    world.warm()
+    before = case.measure()
+    sent_before = len(faults.sent)
+    faults.arm(kind, times=SDK_TRIES)
+    response = case.send(None)
+    faults.clear()
+    assert response.status_code < 300, response.body
+    assert case.measure() == case.change(before)
+    tries = faults.sent[sent_before:]
+    # botocore's 4 tries and the unit of work's re-send: one request, one token, never new ids
+    assert len(tries) == SDK_TRIES + 1
+    assert len({json.loads(body)["ClientRequestToken"] for body in tries}) == 1
+    assert len(set(tries)) == 1
+    assert_reconciled()
+
+
+def test_a_call_without_a_key_whose_outcome_stays_unknown_answers_503_and_was_applied_at_most_once(world, faults):
+    case = exchange(world)
+    world.warm()
+    before = case.measure()
+    faults.arm("lost_after", times=FOREVER)
+    response = case.send(None)
+    faults.clear()
+    assert_refused(response, "outcome_unknown")
+    # the first send committed; nothing after it ran the exchange again
+    assert case.measure() == case.change(before)
+    assert_reconciled()
+
+
+# --- reads ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("operation", ["GetItem", "Query"])
+def test_a_read_throttled_past_the_sdk_retries_is_503_with_retry_after_on_any_route(operation, world, faults):
+    world.warm()
+    faults.arm("throttled", operation, times=FOREVER)
+    responses = [
+        world.member.get("/v1/me/points/ledger"),
+        world.member.get("/v1/me/withdrawals"),
+        world.desk.get("/v1/admin/withdrawals", "finance"),
+    ]
+    faults.clear()
+    for response in responses:
+        assert_refused(response, "service_unavailable")
+    assert world.member.get("/v1/me/points/ledger").status_code == 200
+
+
+def test_a_read_throttled_fewer_times_than_the_sdk_retries_is_answered(world, faults):
+    world.warm()
+    faults.arm("throttled", "Query", times=SDK_TRIES - 1)
+    assert world.member.get("/v1/me/points/ledger").status_code == 200
+
+
+# --- a throttled burst ------------------------------------------------------------------------------
+def test_a_burst_of_200_events_with_one_in_four_transactions_throttled_accepts_every_event_once(
+    client, stack, faults
+):
+    members = [person(client, stack) for _ in range(10)]
+    fault = faults.arm("throttled_cancel", times=50)
+    calls = [(members[n % 10], n) for n in range(200)]
+
+    def send(call):
+        member, n = call
+        return order_paid(client, stack, member.id, f"burst-{n}", 1_000)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(send, calls))
+    faults.clear()
+    assert Counter(r.status_code for r in responses) == Counter({202: 200})
+    assert fault.hits == 50
+    # 20 orders of 10 yuan each: 200 points pending per member
+    assert [points_of(member) for member in members] == [(60, 200, 0)] * 10
     assert_reconciled()
