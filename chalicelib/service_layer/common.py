@@ -32,9 +32,11 @@ MAX_ATTEMPTS = 8
 LEDGER_ATTEMPTS = 16
 BACKOFF_BASE_S = 0.004
 BACKOFF_CAP_S = 0.5
-# Throttling lasts longer than a race (botocore has already waited through 3 retries of
-# its own): start higher, so that the attempts span about 2 s before the 503.
-THROTTLED_BACKOFF_BASE_S = 0.03
+# Throttling lasts longer than a race, and each attempt already spent botocore's own 3
+# retries with their backoff: a few attempts, from a higher base, then the 503. More
+# would only add load to a table that asks for less, and run into the API's 28 s.
+THROTTLED_ATTEMPTS = 4
+THROTTLED_BACKOFF_BASE_S = 0.05
 
 
 def backoff_s(number: int, base_s: float = BACKOFF_BASE_S) -> float:
@@ -47,9 +49,10 @@ def retrying[T](attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
 
     Each attempt re-reads its state; the write is conditional on what was read, so a
     lost race is a ``ConcurrentUpdate`` and never a lost update. A throttled transaction
-    was not applied either and is retried the same way, with longer waits; when the
-    attempts run out it stays ``Throttled`` (503, nothing written).
+    was not applied either and is retried the same way, with longer waits and at most
+    ``THROTTLED_ATTEMPTS`` times; then it stays ``Throttled`` (503, nothing written).
     """
+    throttled = 0
     for number in range(1, attempts + 1):
         try:
             return attempt()
@@ -58,9 +61,10 @@ def retrying[T](attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
                 raise
             time.sleep(backoff_s(number))
         except Throttled:
-            if number == attempts:
+            throttled += 1
+            if number == attempts or throttled == THROTTLED_ATTEMPTS:
                 raise
-            time.sleep(backoff_s(number, THROTTLED_BACKOFF_BASE_S))
+            time.sleep(backoff_s(throttled, THROTTLED_BACKOFF_BASE_S))
     raise AssertionError("unreachable")
 
 

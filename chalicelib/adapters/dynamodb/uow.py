@@ -36,14 +36,15 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ...domain.errors import ConcurrentUpdate, DomainError, OutcomeUnknown, Throttled
-from .base import region
+from .base import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, region
 from .faults import THROTTLING_REASONS, is_throttled, outcome_unknown
 
 MAX_TRANSACTION_ITEMS = 100
 # Re-sends of a transaction whose outcome is unknown (botocore has already re-sent the
-# same body up to 3 times inside each): about 1.5 s in all, well inside the token's
-# 10 minutes and the API's 29 s.
+# same body up to 3 times inside each): at most 4, and none once 5 s have passed since
+# the first send, well inside the token's 10 minutes and the API function's 28 s.
 UNKNOWN_RESENDS = 4
+RESEND_BUDGET_S = 5.0
 RESEND_BACKOFF_BASE_S = 0.05
 RESEND_BACKOFF_CAP_S = 0.8
 
@@ -75,7 +76,12 @@ def _connection() -> Connection:
     name = region()
     with _connections_lock:
         if name not in _connections:
-            _connections[name] = Connection(region=name, max_retry_attempts=3)
+            _connections[name] = Connection(
+                region=name,
+                max_retry_attempts=3,
+                connect_timeout_seconds=CONNECT_TIMEOUT_S,
+                read_timeout_seconds=READ_TIMEOUT_S,
+            )
         return _connections[name]
 
 
@@ -209,6 +215,7 @@ class UnitOfWork:
         if len(self._operations) > MAX_TRANSACTION_ITEMS:
             raise TooManyWrites(f"{len(self._operations)} writes in one transaction")
         ordered = sorted(self._operations, key=lambda op: op.order)  # stable within a kind
+        started = time.monotonic()
         for resend in range(UNKNOWN_RESENDS + 1):
             try:
                 self._send(ordered)
@@ -216,7 +223,7 @@ class UnitOfWork:
             except TransactWriteError as exc:
                 if not outcome_unknown(exc):
                     raise self._translate(exc, ordered) from exc
-                if resend == UNKNOWN_RESENDS:
+                if resend == UNKNOWN_RESENDS or time.monotonic() - started > RESEND_BUDGET_S:
                     raise OutcomeUnknown() from exc
             time.sleep(random.uniform(0, min(RESEND_BACKOFF_CAP_S, RESEND_BACKOFF_BASE_S * 2**resend)))
 
