@@ -46,7 +46,7 @@ MAX_TRANSACTION_ITEMS = 100
 UNKNOWN_RESENDS = 4
 RESEND_BUDGET_S = 5.0
 RESEND_BACKOFF_BASE_S = 0.05
-RESEND_BACKOFF_CAP_S = 0.8
+RESEND_BACKOFF_CAP_S = 0.4
 
 # PynamoDB sends condition checks, deletes, puts and updates in this order; the
 # cancellation reasons come back in the same order.
