@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +36,10 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
+# botocore makes 4 tries of each request (PynamoDB's 3 retries); a fault hitting more
+# reaches our code, one hitting FOREVER never lets the request through
+SDK_TRIES = 4
+FOREVER = 1_000
 KINDS = ("lost_before", "lost_after", "in_progress", "throttled_cancel", "throttled")
 _APPLIED_FIRST = {"lost_after", "in_progress"}
 _TARGET_PREFIX = "DynamoDB_20120810."
@@ -146,7 +149,7 @@ def _error(request: Any, code: str, message: str, **extra: Any) -> AWSResponse:
     return _response(request, (400, headers, body))
 
 
-def install(monkeypatch: Any) -> Iterator[FaultLayer]:
+def install(monkeypatch: Any) -> FaultLayer:
     """Put the layer in moto's place for one test; botocore's retry waits shrink to 1 ms
     (its standard mode waits up to 1, 2, 4 s, which only makes the suite slow)."""
     layer = FaultLayer()
@@ -160,4 +163,4 @@ def install(monkeypatch: Any) -> Iterator[FaultLayer]:
 
     monkeypatch.setattr(BotocoreStubber, "__call__", call)
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.001)
-    yield layer
+    return layer

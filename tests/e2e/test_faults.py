@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +31,7 @@ import pytest
 
 from chalicelib.local.gateway import HttpResponse
 from tests.builders import order_paid, post_event
-from tests.faults import FaultLayer, install
+from tests.faults import FOREVER, SDK_TRIES, FaultLayer, install
 from tests.wallet_builders import (
     Desk,
     Person,
@@ -45,9 +45,6 @@ from tests.wallet_builders import (
     signed,
 )
 
-# botocore makes 4 tries of each request (PynamoDB's 3 retries)
-SDK_TRIES = 4
-FOREVER = 1_000
 DUPLICATE = {"status": "duplicate"}
 
 
@@ -388,8 +385,8 @@ PATHS = {
 
 
 @pytest.fixture
-def faults(stack, monkeypatch) -> Iterator[FaultLayer]:
-    yield from install(monkeypatch)
+def faults(stack, monkeypatch) -> FaultLayer:
+    return install(monkeypatch)
 
 
 @pytest.fixture
