@@ -450,6 +450,29 @@ def test_a_restock_needs_a_key_and_adds_its_stock_once_per_key(client, stack, de
     assert renamed.status_code == 200 and (renamed.json["name"], renamed.json["stock"]) == ("东北大米", 15)
 
 
+def test_concurrent_resubmits_of_one_restock_add_its_stock_once(client, stack, desk):
+    member = person(client, stack)
+    item_id = make_item(desk, stock=5)
+    token = desk.token("ops")
+
+    def resubmit(_):
+        return client.patch(
+            f"/v1/admin/mall/items/{item_id}",
+            token=token,
+            json_body={"add_stock": 10, "reason": "delivery"},
+            headers={"Idempotency-Key": "restock-twins"},
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(resubmit, range(6)))
+    assert [r.status_code for r in responses] == [200] * 6
+    assert {r.json["stock"] for r in responses} == {15}
+    assert stock_of(member, item_id) == 15
+    [entry] = [e for e in desk.get(f"/v1/admin/audit?target_id={item_id}", "admin").json["entries"]
+               if e["action"] == "mall.item.update"]
+    assert (entry["before"]["stock"], entry["after"]["add_stock"]) == (5, 10)
+
+
 def test_a_restock_racing_checkouts_leaves_the_exact_stock_it_answers(client, stack, desk):
     members = [person(client, stack) for _ in range(6)]
     for member in members:
