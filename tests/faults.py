@@ -41,7 +41,6 @@ from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 SDK_TRIES = 4
 FOREVER = 1_000
 KINDS = ("lost_before", "lost_after", "in_progress", "throttled_cancel", "throttled")
-_APPLIED_FIRST = {"lost_after", "in_progress"}
 _TARGET_PREFIX = "DynamoDB_20120810."
 
 
