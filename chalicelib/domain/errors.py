@@ -240,3 +240,32 @@ class IdempotencyKeyReused(RuleViolation):
 
     code = "idempotency_key_reused"
     default_message = "This idempotency key was already used for a different request."
+
+
+# --- the store could not complete the request (503 with Retry-After) ---------------------------
+class Unavailable(DomainError):
+    """The table could not serve the request now; ``retry_after_s`` says when to try again."""
+
+    code = "service_unavailable"
+    default_message = "The service is busy and nothing was changed. Try again shortly."
+    retry_after_s = 1
+
+    def __init__(self, message: str | None = None, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        if retry_after_s is not None:
+            self.retry_after_s = max(1, int(retry_after_s))
+
+
+class Throttled(Unavailable):
+    """The table refused the write or read for throughput: nothing was applied, a later try may pass."""
+
+
+class OutcomeUnknown(Unavailable):
+    """The write was sent but its outcome stayed unknown after re-sending it; with the same
+    Idempotency-Key a retry answers the first outcome instead of acting again."""
+
+    code = "outcome_unknown"
+    default_message = (
+        "We could not confirm whether this was applied. Retry with the same Idempotency-Key to get its outcome."
+    )
+    retry_after_s = 2

@@ -32,6 +32,7 @@ _STATUS: tuple[tuple[type[e.DomainError], int], ...] = (
     (e.NotFound, 404),
     (e.Conflict, 409),
     (e.RuleViolation, 422),
+    (e.Unavailable, 503),
 )
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -59,7 +60,7 @@ PUBLIC_DETAILS = ("problems", "attempts_left", "available", "scope")
 def error_response(error: e.DomainError) -> Response:
     status = status_for(error)
     headers = dict(JSON_HEADERS)
-    if isinstance(error, e.RateLimited):
+    if isinstance(error, e.RateLimited | e.Unavailable):
         headers["Retry-After"] = str(error.retry_after_s)
     details = {key: value for key, value in error.details.items() if key in PUBLIC_DETAILS}
     return Response(body=error_body(error.code, error.message, **details), status_code=status, headers=headers)

@@ -22,10 +22,11 @@ import pydantic
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from ..adapters.dynamodb.faults import error_code, unavailable
 from ..adapters.observability import logger
 from ..adapters.tokens import Principal
 from ..bootstrap import Container, container
-from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound
+from ..domain.errors import DomainError, Forbidden, InvalidRequest, NotFound, Unavailable
 from ..domain.signing import IntegrationKey
 from ..service_layer.sessions import current_principal
 from .access import PUBLIC, Access
@@ -240,11 +241,19 @@ def endpoint(
                 if query is not None:
                     call.query = _parse_query(request, query)
                 return _render(view(call, **path_params), status)
+            except Unavailable as exc:
+                # the table's state, not a bug: a warning, so that error alarms stay on bugs
+                logger.warning("table unavailable", extra={"route": f"{method} {path}", "code": exc.code})
+                return error_response(exc)
             except DomainError as exc:
                 if status_for(exc) >= 500:
                     logger.exception("domain error mapped to 5xx")
                 return error_response(exc)
-            except Exception:
+            except Exception as exc:
+                # a read throttled or unreachable past the SDK's retries is a 503, not a bug
+                if (busy := unavailable(exc)) is not None:
+                    logger.warning("table unavailable", extra={"route": f"{method} {path}", "cause": error_code(exc)})
+                    return error_response(busy)
                 logger.exception("unhandled error", extra={"route": f"{method} {path}"})
                 return internal_error_response()
 

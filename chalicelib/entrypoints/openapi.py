@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from ..domain import errors as e
 from .errors import status_for
 from .http import ROUTES, RouteSpec, accepts_empty_body
 
@@ -66,6 +67,7 @@ _STATUS_TEXT = {
     415: "Body is not JSON",
     422: "Valid JSON that breaks a rule",
     429: "Rate limited: try again after Retry-After seconds",
+    503: "The table could not serve it now: try again after Retry-After seconds (with the same Idempotency-Key)",
 }
 
 
@@ -90,6 +92,12 @@ def error_codes(spec: RouteSpec) -> dict[int, set[str]]:
         add(404, "not_found")  # a path value that names nothing
     for error in spec.errors:
         add(status_for(error), error.code)
+    # a call that reads the table may find it throttled or unreachable (only the public
+    # documents and liveness read nothing); a write may not learn its outcome
+    if spec.method != "GET" or spec.access.kind != "public":
+        add(status_for(e.Throttled), e.Throttled.code)
+    if spec.method != "GET":
+        add(status_for(e.OutcomeUnknown), e.OutcomeUnknown.code)
     return codes
 
 
@@ -111,7 +119,7 @@ def _error_response(status: int, codes: set[str]) -> dict[str, Any]:
         ]
     }
     headers = dict(_REQUEST_ID)
-    if status == 429:
+    if status in (429, 503):
         headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
     return {
         "description": f"{_STATUS_TEXT.get(status, 'Refused')}: {', '.join(sorted(codes))}",
@@ -225,7 +233,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Money is integer fen (`*_fen`), points are integers, times are ISO 8601 with offset. "
             'Errors: {"error": {"code", "message"}}; each answer lists the codes it can carry. Every answer '
-            "carries X-Request-Id; a 429 carries Retry-After. Any call can also meet API Gateway's throttling "
+            "carries X-Request-Id; a 429 or 503 carries Retry-After. Any call can also meet API Gateway's throttling "
             "(429 rate_limited, Retry-After).",
         },
         "servers": [{"url": server_url}],

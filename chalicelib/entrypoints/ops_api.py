@@ -154,8 +154,9 @@ def create_item(call: Call) -> s.MallItemOut:
     access=OPS,
     body=s.MallItemPatch,
     response=s.MallItemOut,
-    summary="Change a mall item: name, options, active, restock (add_stock)",
-    errors=(mall.UnknownItem, mall.OutOfStock, mall.InvalidPriceOptions),
+    idempotent=True,
+    summary="Change a mall item: name, options, active, restock (add_stock, once per Idempotency-Key)",
+    errors=(mall.UnknownItem, mall.OutOfStock, mall.InvalidPriceOptions, mall.RestockNeedsKey),
 )
 def update_item(call: Call, item_id: str) -> s.MallItemOut:
     assert call.principal is not None
@@ -171,6 +172,7 @@ def update_item(call: Call, item_id: str) -> s.MallItemOut:
             active=b.active,
             add_stock=b.add_stock,
             reason=b.reason,
+            key=call.idempotency_key(),
         )
     )
 

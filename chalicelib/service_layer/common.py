@@ -1,4 +1,10 @@
-"""What every use case shares: optimistic retries, idempotency records and the audit log."""
+"""What every use case shares: optimistic retries, idempotency records and the audit log.
+
+Retries run the use case again only after a write that was definitely not applied (a
+lost race, throttling); an unknown outcome is settled by the unit of work re-sending the
+same transaction, and reaches this layer only as ``OutcomeUnknown``, which is never
+retried with new ids: a keyed call then answers its stored outcome if it has one.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain.calendar import local_date
-from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyReused
+from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyReused, OutcomeUnknown, Throttled
 
 MAX_ATTEMPTS = 8
 # A member's points item is the hottest key of the table: the shop, the game server and
@@ -26,19 +32,27 @@ MAX_ATTEMPTS = 8
 LEDGER_ATTEMPTS = 16
 BACKOFF_BASE_S = 0.004
 BACKOFF_CAP_S = 0.5
+# Throttling lasts longer than a race, and each attempt already spent botocore's own 3
+# retries with their backoff: a few attempts, from a higher base, then the 503. More
+# would only add load to a table that asks for less, and run into the API's 28 s.
+THROTTLED_ATTEMPTS = 4
+THROTTLED_BACKOFF_BASE_S = 0.05
 
 
-def backoff_s(number: int) -> float:
+def backoff_s(number: int, base_s: float = BACKOFF_BASE_S) -> float:
     """Full jitter: a random wait up to an exponential bound, capped."""
-    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**number))
+    return random.uniform(0, min(BACKOFF_CAP_S, base_s * 2**number))
 
 
 def retrying[T](attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
     """Run a read-decide-write use case again when another writer changed its inputs.
 
     Each attempt re-reads its state; the write is conditional on what was read, so a
-    lost race is a ``ConcurrentUpdate`` and never a lost update.
+    lost race is a ``ConcurrentUpdate`` and never a lost update. A throttled transaction
+    was not applied either and is retried the same way, with longer waits and at most
+    ``THROTTLED_ATTEMPTS`` times; then it stays ``Throttled`` (503, nothing written).
     """
+    throttled = 0
     for number in range(1, attempts + 1):
         try:
             return attempt()
@@ -46,6 +60,11 @@ def retrying[T](attempt: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
             if number == attempts:
                 raise
             time.sleep(backoff_s(number))
+        except Throttled:
+            throttled += 1
+            if number == attempts or throttled == THROTTLED_ATTEMPTS:
+                raise
+            time.sleep(backoff_s(throttled, THROTTLED_BACKOFF_BASE_S))
     raise AssertionError("unreachable")
 
 
@@ -93,7 +112,9 @@ def idempotent(
 
     ``attempt`` must call ``remember`` inside its transaction. A retry (or a concurrent
     twin whose transaction lost) gets the stored outcome and writes nothing; the same
-    key with a different request is ``IdempotencyKeyReused``.
+    key with a different request is ``IdempotencyKeyReused``. When the commit's outcome
+    stays unknown, the record says whether it was applied: its outcome if so, else
+    ``OutcomeUnknown`` (503) and the client's retry with this key settles it.
     """
     stored = _replay(scope, key, print_, reused)
     if stored is not None:
@@ -105,6 +126,11 @@ def idempotent(
         if stored is None:  # the record must exist if its condition failed
             raise ConcurrentUpdate() from None
         return stored, True
+    except OutcomeUnknown:
+        stored = _replay(scope, key, print_, reused)
+        if stored is None:
+            raise
+        return stored, False
     except DomainError:
         # A concurrent twin may have committed first: this attempt then fails on what the
         # twin wrote (say, its order already exists) rather than on the idempotency

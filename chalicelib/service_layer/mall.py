@@ -22,7 +22,7 @@ from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.dynamodb.wallet import MallItem, MallOrderItem, PriceOption
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
-from ..domain.errors import ConcurrentUpdate, Conflict, NotFound, RuleViolation
+from ..domain.errors import ConcurrentUpdate, Conflict, InvalidRequest, NotFound, RuleViolation
 from ..domain.holds import HoldState, resolve
 from ..domain.points import EntryKind
 from .common import audit, fingerprint, once_per_key, remember
@@ -118,6 +118,13 @@ def create_item(
     return item_view(item)
 
 
+class RestockNeedsKey(InvalidRequest):
+    """A change of stock must carry an Idempotency-Key: a resubmitted restock would add twice."""
+
+    code = "idempotency_key_required"
+    default_message = "Changing the stock needs an Idempotency-Key header (one per restock)."
+
+
 def update_item(
     c: Container,
     actor: Principal,
@@ -129,41 +136,79 @@ def update_item(
     active: bool | None,
     add_stock: int | None,
     reason: str,
+    key: str | None = None,
 ) -> dict[str, Any]:
-    item = MallItem.get_or_none(f"MALL#{item_id}", MallItem.SK)
-    if item is None:
-        raise UnknownItem()
-    before = item_view(item)
-    actions = []
-    if name is not None:
-        actions += [MallItem.name.set(name), MallItem.gsi3sk.set(f"{name}#{item_id}")]
-    if description is not None:
-        actions.append(MallItem.description.set(description))
-    if options is not None:
-        actions.append(MallItem.options.set(_options(options)))
-    if active is not None:
-        actions.append(MallItem.active.set(active))
-    condition = None
-    if add_stock:
-        actions.append(MallItem.stock.add(add_stock))
-        condition = MallItem.stock >= -add_stock if add_stock < 0 else None
-    if not actions:
-        return before
-    uow = c.uow()
-    uow.update(item, actions, condition=condition, on_fail=OutOfStock("Stock cannot go below zero."))
-    audit(
-        uow,
-        c,
-        actor,
-        "mall.item.update",
-        "mall_item",
-        item_id,
-        reason,
-        before,
-        {"name": name, "active": active, "add_stock": add_stock, "options_changed": options is not None},
+    """Change an item; a restock (``add_stock``) happens once per idempotency key.
+
+    The stock is written as the value read plus ``add_stock``, on the condition that it
+    is still the value read: the answer (and the stored outcome a retry gets) is then the
+    exact stock this change left, and a checkout in between is a retry, not a guess.
+    """
+    if add_stock and key is None:
+        raise RestockNeedsKey()
+    scope = f"mall-item#{item_id}"
+    print_ = fingerprint(
+        {
+            "name": name,
+            "description": description,
+            "options": [(o.points, o.cash_fen) for o in options] if options is not None else None,
+            "active": active,
+            "add_stock": add_stock,
+            "reason": reason,
+        }
     )
-    uow.commit()
-    return item_view(MallItem.get(f"MALL#{item_id}", MallItem.SK, consistent_read=True))
+    new_options = _options(options) if options is not None else None
+
+    def attempt() -> dict[str, Any]:
+        item = MallItem.get_or_none(f"MALL#{item_id}", MallItem.SK)
+        if item is None:
+            raise UnknownItem()
+        before = item_view(item)
+        after = dict(before)
+        actions = []
+        if name is not None:
+            actions += [MallItem.name.set(name), MallItem.gsi3sk.set(f"{name}#{item_id}")]
+            after["name"] = name
+        if description is not None:
+            actions.append(MallItem.description.set(description))
+            after["description"] = description
+        if new_options is not None:
+            actions.append(MallItem.options.set(new_options))
+            after["options"] = [
+                {"option_id": o.option_id, "points": int(o.points), "cash_fen": int(o.cash_fen)} for o in new_options
+            ]
+        if active is not None:
+            actions.append(MallItem.active.set(active))
+            after["active"] = active
+        condition = None
+        if add_stock:
+            stock = before["stock"] + add_stock
+            if stock < 0:
+                raise OutOfStock("Stock cannot go below zero.")
+            actions.append(MallItem.stock.set(stock))
+            condition = MallItem.stock == before["stock"]
+            after["stock"] = stock
+        if not actions:
+            return before
+        uow = c.uow()
+        uow.update(item, actions, condition=condition, on_fail=ConcurrentUpdate())
+        audit(
+            uow,
+            c,
+            actor,
+            "mall.item.update",
+            "mall_item",
+            item_id,
+            reason,
+            before,
+            {"name": name, "active": active, "add_stock": add_stock, "options_changed": options is not None},
+        )
+        if key:
+            remember(uow, c, scope, key, print_, after)
+        uow.commit()
+        return after
+
+    return once_per_key(scope, key, print_, attempt)
 
 
 def catalogue(c: Container, *, include_inactive: bool, limit: int, cursor: str | None) -> Page[dict[str, Any]]:

@@ -156,6 +156,21 @@ def test_every_answer_documents_the_request_id_and_a_429_its_retry_after(client)
     assert doc["components"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
 
 
+def test_every_route_that_reads_the_table_documents_its_503_with_retry_after(client):
+    paths = document(client)["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            public_document = method == "get" and (path in ("/v1/health", "/v1/openapi.json") or "docs" in path)
+            if public_document:
+                assert "503" not in operation["responses"], (method, path)
+                continue
+            answer = operation["responses"]["503"]
+            assert answer["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+            expected = ["service_unavailable"] if method == "get" else ["outcome_unknown", "service_unavailable"]
+            assert error_codes(operation, "503") == expected, (method, path)
+    assert "idempotency_key_required" in error_codes(paths["/v1/admin/mall/items/{item_id}"]["patch"], "400")
+
+
 def test_the_problems_of_a_malformed_body_are_in_the_error_schema(client):
     doc = document(client)
     error = doc["components"]["schemas"]["Error"]["properties"]["error"]

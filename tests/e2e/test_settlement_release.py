@@ -5,8 +5,11 @@ lines with basis and status (API.md ``GET /v1/me/rewards``)."""
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.service_layer import settlement
 from chalicelib.service_layer.reconcile import reconcile
+from tests.faults import FOREVER, SDK_TRIES, install
 from tests.settlement_builders import (
     Desk,
     buy,
@@ -186,4 +189,40 @@ def test_the_statement_lists_the_newest_period_first_across_months_and_quarters(
     assert desk.job("settle-monthly", period="2026-10")["totals"]["rewards_fen"] == 200
     statement = [(line["settlement_id"], line["amount_fen"]) for line in rewards(client, stack, a)["rewards"]]
     assert statement == [("monthly-2026-10", 200), ("quarterly-2026-Q3", 30_000)]
+    assert reconcile()["ok"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "times", "refusal"),
+    [
+        ("in_progress", SDK_TRIES, None),
+        ("throttled_cancel", FOREVER, "service_unavailable"),
+        ("lost_after", FOREVER, "outcome_unknown"),
+    ],
+    ids=["transaction in progress after the commit", "throttling that does not stop", "outcome never known"],
+)
+def test_a_release_interrupted_by_a_fault_on_one_member_and_run_again_credits_every_line_once(
+    client, stack, clock, monkeypatch, kind, times, refusal
+):
+    faults = install(monkeypatch)
+    desk = Desk(client, stack)
+    a, _, d, _ = october(client, stack, clock, desk)
+    clock.set(shanghai(2026, 11, 8, 1))
+    desk.job("settle-monthly", period="2026-10")
+    desk.approve("monthly-2026-10")
+    clock.set(shanghai(2026, 11, 10, 3))
+    token = desk.token("admin")
+    faults.arm(kind, times=times, contains=a.member_id)
+    first = client.post("/v1/admin/jobs/release-rewards", token=token, json_body={})
+    faults.clear()
+    if refusal is None:
+        assert first.status_code == 200, first.body
+    else:
+        assert (first.status_code, first.json["error"]["code"]) == (503, refusal), first.body
+        assert int(first.headers["retry-after"]) >= 1
+        desk.job("release-rewards")
+    assert (wallet_fen(a), wallet_fen(d)) == (5_500, 1_000)
+    assert run_item("monthly-2026-10").status == "released"
+    assert desk.job("release-rewards")["credited_fen"] == 0
+    assert (wallet_fen(a), wallet_fen(d)) == (5_500, 1_000)
     assert reconcile()["ok"]

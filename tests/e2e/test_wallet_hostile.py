@@ -223,6 +223,7 @@ ROUTES = [
             "options": OPTIONS_BAD[:2] + OPTIONS_BAD[3:],
         },
         optional=("add_stock",),
+        idempotent=True,
     ),
     Route("GET", "/v1/admin/mall/items", "ops", query=True),
     Route(

@@ -5,6 +5,7 @@ account and staff adjustments. Every scenario ends with a clean reconciliation.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -420,6 +421,85 @@ def order_state(member, order_id):
 
 def payment_event(client, stack, member, type_, order_id):
     return post_event(client, stack, type_, member.id, {"order_id": order_id})
+
+
+def restock(client, desk, item_id, body, key=None):
+    headers = {"Idempotency-Key": key} if key else None
+    return client.patch(f"/v1/admin/mall/items/{item_id}", token=desk.token("ops"), json_body=body, headers=headers)
+
+
+def test_a_restock_needs_a_key_and_adds_its_stock_once_per_key(client, stack, desk):
+    member = person(client, stack)
+    item_id = make_item(desk, stock=5)
+    unkeyed = restock(client, desk, item_id, {"add_stock": 10, "reason": "delivery"})
+    assert unkeyed.status_code == 400 and error_code(unkeyed) == "idempotency_key_required"
+    assert stock_of(member, item_id) == 5
+
+    first = restock(client, desk, item_id, {"add_stock": 10, "reason": "delivery"}, key="restock-0001")
+    assert first.status_code == 200 and first.json["stock"] == 15, first.body
+    resubmitted = restock(client, desk, item_id, {"add_stock": 10, "reason": "delivery"}, key="restock-0001")
+    assert resubmitted.status_code == 200 and resubmitted.json == first.json
+    assert stock_of(member, item_id) == 15
+    other = restock(client, desk, item_id, {"add_stock": 11, "reason": "delivery"}, key="restock-0001")
+    assert other.status_code == 422 and error_code(other) == "idempotency_key_reused"
+    below = restock(client, desk, item_id, {"add_stock": -16, "reason": "count"}, key="restock-0002")
+    assert below.status_code == 409 and error_code(below) == "out_of_stock"
+    assert stock_of(member, item_id) == 15
+    # a rename changes no quantity and needs no key
+    renamed = restock(client, desk, item_id, {"name": "东北大米", "reason": "typo"})
+    assert renamed.status_code == 200 and (renamed.json["name"], renamed.json["stock"]) == ("东北大米", 15)
+
+
+def test_concurrent_resubmits_of_one_restock_add_its_stock_once(client, stack, desk):
+    member = person(client, stack)
+    item_id = make_item(desk, stock=5)
+    token = desk.token("ops")
+
+    def resubmit(_):
+        return client.patch(
+            f"/v1/admin/mall/items/{item_id}",
+            token=token,
+            json_body={"add_stock": 10, "reason": "delivery"},
+            headers={"Idempotency-Key": "restock-twins"},
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(resubmit, range(6)))
+    assert [r.status_code for r in responses] == [200] * 6
+    assert {r.json["stock"] for r in responses} == {15}
+    assert stock_of(member, item_id) == 15
+    [entry] = [e for e in desk.get(f"/v1/admin/audit?target_id={item_id}", "admin").json["entries"]
+               if e["action"] == "mall.item.update"]
+    assert (entry["before"]["stock"], entry["after"]["add_stock"]) == (5, 10)
+
+
+def test_a_restock_racing_checkouts_leaves_the_exact_stock_it_answers(client, stack, desk):
+    members = [person(client, stack) for _ in range(6)]
+    for member in members:
+        give_points(desk, member, 500)
+    item_id = make_item(desk, stock=6)
+    token = desk.token("ops")
+    calls = [
+        lambda m=m: client.post("/v1/me/mall/orders", token=m.token, json_body={"item_id": item_id, "option_id": "o1"})
+        for m in members
+    ]
+    calls.append(
+        lambda: client.patch(
+            f"/v1/admin/mall/items/{item_id}",
+            token=token,
+            json_body={"add_stock": 4, "reason": "delivery"},
+            headers={"Idempotency-Key": "restock-race"},
+        )
+    )
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        responses = list(pool.map(lambda call: call(), calls))
+    assert [r.status_code for r in responses[:-1]] == [201] * 6
+    assert responses[-1].status_code == 200, responses[-1].body
+    # 6 + 4 - 6: whatever the interleaving, every unit is counted once
+    assert stock_of(members[0], item_id) == 4
+    # the stock it answered was exact when written: between 4 (after every checkout) and 10 (before any)
+    assert 4 <= responses[-1].json["stock"] <= 10
+    assert_reconciled()
 
 
 def test_mall_item_lists_every_price_option(client, stack, desk):

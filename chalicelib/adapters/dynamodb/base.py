@@ -21,6 +21,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 SHARDS = 16
+# one DynamoDB call; PynamoDB and botocore retry it 3 times within these
+CONNECT_TIMEOUT_S = 1
+READ_TIMEOUT_S = 3
 
 _LOADER = botocore.loaders.create_loader()
 
@@ -82,6 +85,10 @@ class BaseItem(Model):
         region = region()
         max_retry_attempts = 3
         base_backoff_ms = 25
+        # PynamoDB's defaults (15 s, 30 s) outlast the API function's 28 s: a hung call
+        # must fail in time to be retried, re-sent or answered 503 (README "Faults")
+        connect_timeout_seconds = CONNECT_TIMEOUT_S
+        read_timeout_seconds = READ_TIMEOUT_S
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -6,14 +6,23 @@ events. ``commit()`` first lets the registered handlers add their own writes for
 events (so that, say, registration and its welcome points are one atomic write), then
 sends the transaction. Nothing is written unless ``commit()`` is called.
 
-Failures are translated here, once: a cancelled condition becomes the operation's domain
-error, a transaction conflict becomes ``ConcurrentUpdate`` (the service layer retries
-those), anything else is a bug and propagates.
+Failures are translated here, once (see ``faults`` for the three outcomes): a cancelled
+condition becomes the operation's domain error, a transaction conflict becomes
+``ConcurrentUpdate`` and throttling ``Throttled`` (the service layer retries both: nothing
+was applied). An UNKNOWN outcome is never handed back as a failure to run the use case
+again: every unit of work has an operation id, sent as the transaction's
+``ClientRequestToken``, and the same transaction is re-sent under it. DynamoDB answers
+a re-send of a committed transaction with success and applies nothing (for 10 minutes),
+so the re-send settles the outcome; if it stays unknown, ``OutcomeUnknown``. Anything
+else is a bug and propagates.
 """
 
 from __future__ import annotations
 
+import random
 import threading
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -26,10 +35,18 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from ...domain.errors import ConcurrentUpdate, DomainError
-from .base import region
+from ...domain.errors import ConcurrentUpdate, DomainError, OutcomeUnknown, Throttled
+from .base import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, region
+from .faults import THROTTLING_REASONS, is_throttled, outcome_unknown
 
 MAX_TRANSACTION_ITEMS = 100
+# Re-sends of a transaction whose outcome is unknown (botocore has already re-sent the
+# same body up to 3 times inside each): at most 4, and none once 5 s have passed since
+# the first send, well inside the token's 10 minutes and the API function's 28 s.
+UNKNOWN_RESENDS = 4
+RESEND_BUDGET_S = 5.0
+RESEND_BACKOFF_BASE_S = 0.05
+RESEND_BACKOFF_CAP_S = 0.4
 
 # PynamoDB sends condition checks, deletes, puts and updates in this order; the
 # cancellation reasons come back in the same order.
@@ -59,7 +76,12 @@ def _connection() -> Connection:
     name = region()
     with _connections_lock:
         if name not in _connections:
-            _connections[name] = Connection(region=name, max_retry_attempts=3)
+            _connections[name] = Connection(
+                region=name,
+                max_retry_attempts=3,
+                connect_timeout_seconds=CONNECT_TIMEOUT_S,
+                read_timeout_seconds=READ_TIMEOUT_S,
+            )
         return _connections[name]
 
 
@@ -79,6 +101,8 @@ class UnitOfWork:
         self._keys: set[tuple[str, str]] = set()
         self._shared: dict[Any, Any] = {}
         self.committed = False
+        # ClientRequestToken allows 36 characters: a UUID's text is exactly that
+        self.operation_id = str(uuid.uuid4())
 
     # --- writes ------------------------------------------------------------------------
     def _track(self, item: Model | tuple[str, str]) -> str:
@@ -111,7 +135,9 @@ class UnitOfWork:
             _Operation(
                 _UPDATE,
                 label,
-                lambda tx: tx.update(item, actions, condition=condition, add_version_condition=versioned),
+                # a copy: PynamoDB appends the version increment to the list it is given,
+                # and a re-send must be the same request (else IdempotentParameterMismatch)
+                lambda tx: tx.update(item, list(actions), condition=condition, add_version_condition=versioned),
                 _failure(on_fail),
             )
         )
@@ -189,15 +215,28 @@ class UnitOfWork:
         if len(self._operations) > MAX_TRANSACTION_ITEMS:
             raise TooManyWrites(f"{len(self._operations)} writes in one transaction")
         ordered = sorted(self._operations, key=lambda op: op.order)  # stable within a kind
-        try:
-            with TransactWrite(connection=_connection()) as tx:
-                for operation in ordered:
-                    operation.send(tx)
-        except TransactWriteError as exc:
-            raise self._translate(exc, ordered) from exc
+        started = time.monotonic()
+        for resend in range(UNKNOWN_RESENDS + 1):
+            try:
+                self._send(ordered)
+                return
+            except TransactWriteError as exc:
+                if not outcome_unknown(exc):
+                    raise self._translate(exc, ordered) from exc
+                if resend == UNKNOWN_RESENDS or time.monotonic() - started > RESEND_BUDGET_S:
+                    raise OutcomeUnknown() from exc
+            time.sleep(random.uniform(0, min(RESEND_BACKOFF_CAP_S, RESEND_BACKOFF_BASE_S * 2**resend)))
+
+    def _send(self, ordered: list[_Operation]) -> None:
+        # the same operations in the same order under the same token: DynamoDB refuses a
+        # token re-used with different parameters, so a re-send must be this very request
+        with TransactWrite(connection=_connection(), client_request_token=self.operation_id) as tx:
+            for operation in ordered:
+                operation.send(tx)
 
     @staticmethod
     def _translate(exc: TransactWriteError, ordered: list[_Operation]) -> BaseException:
+        """A transaction that was definitely not applied, as the error the service layer acts on."""
         reasons = list(exc.cancellation_reasons or [])
         codes = [reason.code if reason is not None else "None" for reason in reasons]
         for operation, code in zip(ordered, codes, strict=False):
@@ -206,6 +245,8 @@ class UnitOfWork:
         if "TransactionConflict" in codes or "ConditionalCheckFailed" in codes:
             # a condition without its own error is an optimistic guard: someone else won
             return ConcurrentUpdate()
-        if exc.cause_response_code in ("TransactionConflictException", "TransactionInProgressException"):
+        if THROTTLING_REASONS.intersection(codes) or is_throttled(exc):
+            return Throttled()
+        if exc.cause_response_code == "TransactionConflictException":
             return ConcurrentUpdate()
         return exc
