@@ -79,11 +79,15 @@ class Person:
         assert token == self.member.access_token
         self.proven_at = self.stack.now()
 
+    def fresh_proof(self) -> None:
+        """A step-up proof fresh enough for the next payout-account change or withdrawal."""
+        self.token  # noqa: B018  # a new sign-in first: its proof is the session's
+        if self.proven_at is None or self.stack.now() - self.proven_at >= PROOF_FRESH:
+            self.step_up()
+
     def post(self, path: str, body: dict[str, Any] | None = None, key: str | None = None) -> HttpResponse:
         if path in STEP_UP_PATHS:
-            self.token  # noqa: B018  # a new sign-in first: its proof is the session's
-            if self.proven_at is None or self.stack.now() - self.proven_at >= PROOF_FRESH:
-                self.step_up()
+            self.fresh_proof()
         headers = {"Idempotency-Key": key} if key else None
         response = self.client.post(path, token=self.token, json_body=body if body is not None else {}, headers=headers)
         if path == SPENDS_PROOF and response.status_code == 200:

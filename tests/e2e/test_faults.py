@@ -89,10 +89,11 @@ class World:
     member: Person
 
     def warm(self) -> None:
-        """Fresh tokens now, so that no sign-in happens while a fault is armed."""
-        for role in ("ops", "finance"):
+        """Fresh tokens and a fresh step-up proof now, so that no sign-in or step-up (with
+        its own writes) happens while a fault is armed."""
+        for role in ("ops", "finance", "admin"):
             self.desk.token(role)
-        assert self.member.token
+        self.member.fresh_proof()
 
 
 _ids = itertools.count(1)
@@ -156,9 +157,9 @@ def _withdrawal_state(w: World, withdrawal_id: str) -> str:
     return found["status"]
 
 
-def _review(w: World, withdrawal_id: str, step: str, body: dict, key: str) -> HttpResponse:
+def _review(w: World, withdrawal_id: str, step: str, body: dict, key: str, role: str = "finance") -> HttpResponse:
     return w.desk.post(
-        f"/v1/admin/withdrawals/{withdrawal_id}/{step}", "finance", body, headers={"Idempotency-Key": key}
+        f"/v1/admin/withdrawals/{withdrawal_id}/{step}", role, body, headers={"Idempotency-Key": key}
     )
 
 
@@ -173,7 +174,8 @@ def withdrawal_approve(w: World) -> Case:
 
 def withdrawal_paid(w: World) -> Case:
     withdrawal_id = _withdrawal(w)
-    assert _review(w, withdrawal_id, "approve", {"reason": "checked"}, new_id("approve")).status_code == 200
+    # approved by one person, paid by another (four eyes)
+    assert _review(w, withdrawal_id, "approve", {"reason": "checked"}, new_id("approve"), "admin").status_code == 200
     reference = new_id("BANK")
     return Case(
         send=lambda key: _review(w, withdrawal_id, "paid", {"reference": reference}, key),

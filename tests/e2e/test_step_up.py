@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from chalicelib.local.queues import drain
 from tests.builders import (
     assert_error,
     forbid_server_errors,
@@ -85,6 +86,7 @@ def test_a_step_up_code_goes_to_the_members_own_number_and_proves_only_that_sess
 
     sent = client.post("/v1/me/step-up/code", token=device_a.access_token)
     assert sent.status_code == 202 and sent.json == {"expires_in": 300, "resend_after": 60}
+    drain()  # the SMS leaves through the queue's worker
     assert len(stack.outbox.messages_to(device_a.phone)) == sent_before + 1
     proved = client.post(
         "/v1/me/step-up", token=device_a.access_token, json_body={"code": last_code(stack, device_a.phone)}

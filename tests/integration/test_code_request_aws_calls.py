@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.domain.identity import OtpPurpose
 from chalicelib.local.queues import drain
 from tests.aws_calls import recorded
 from tests.builders import forbid_server_errors, new_phone, new_staff, register
@@ -40,6 +41,7 @@ def test_a_known_and_an_unknown_number_make_the_same_aws_calls(client, stack, cl
     assert operations.count(("dynamodb", "TransactWriteItems")) == 1
     assert {service for service, _ in operations} == {"dynamodb", "sqs"}  # no provider, no KMS per request
     if purpose != "register":
-        assert operations.count(("dynamodb", "GetItem")) == 3 + 2  # three purposes' codes, a look-up, an account
+        # every purpose's code (the resend wait spans purposes), a look-up, an account
+        assert operations.count(("dynamodb", "GetItem")) == len(OtpPurpose) + 2
     drain()
     assert stack.outbox.messages_to(known)
