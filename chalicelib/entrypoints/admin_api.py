@@ -52,6 +52,8 @@ for _plural, _kind in _KINDS.items():
         @route(
             f"/v1/admin/{plural}/{{member_id}}/approve",
             "POST",
+            # a certified nutritionist earns the certificate's points
+            moves=("points",) if kind is ReviewKind.NUTRITIONIST else (),
             access=OPS,
             body=s.ReviewDecisionRequest,
             response=s.Review,

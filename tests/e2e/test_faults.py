@@ -19,6 +19,7 @@ Each path is driven through HTTP once per fault, on a fresh target and with a ne
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 from collections.abc import Callable
@@ -29,7 +30,10 @@ from typing import Any
 
 import pytest
 
+import app  # noqa: F401  (declares every route)
+from chalicelib.entrypoints.http import ROUTES
 from chalicelib.local.gateway import HttpResponse
+from chalicelib.service_layer.jobs import JOBS
 from tests.builders import order_paid, post_event
 from tests.faults import FOREVER, SDK_TRIES, FaultLayer, install
 from tests.wallet_builders import (
@@ -468,29 +472,36 @@ def restock(w: World) -> Case:
     )
 
 
-PATHS = {
-    "signed order.paid event": order_paid_event,
-    "exchange": exchange,
-    "withdrawal request": withdrawal_request,
-    "withdrawal approve": withdrawal_approve,
-    "withdrawal paid": withdrawal_paid,
-    "withdrawal reject": withdrawal_reject,
-    "mall checkout": mall_checkout,
-    "mall capture": mall_capture,
-    "mall release": mall_release,
-    "draw": draw,
-    "draw that awards points": draw_points_prize,
-    "draw that awards aibi": draw_aibi_prize,
-    "charity pledge": charity_pledge,
-    "charity pledge that fills the project": charity_pledge_that_fills,
-    "shop aibi hold": shop_hold,
-    "shop aibi capture": shop_capture,
-    "shop aibi void": shop_void,
-    "shop aibi refund": shop_refund,
-    "adjustment": adjustment,
-    "approval request approved": approval_approve,
-    "approval request rejected": approval_reject,
-    "restock": restock,
+EVENTS = ("POST", "/v1/events")
+DRAW = ("POST", "/v1/me/draws/{campaign_id}")
+PLEDGE = ("POST", "/v1/me/charity/{project_id}")
+SHOP = "/v1/shop/aibi-payments"
+WITHDRAWAL = "/v1/admin/withdrawals/{withdrawal_id}"
+APPROVAL = "/v1/admin/approvals/{approval_id}"
+# each path, the route it drives and how to build a case of it
+PATHS: dict[str, tuple[tuple[str, str], Callable[[World], Case]]] = {
+    "signed order.paid event": (EVENTS, order_paid_event),
+    "exchange": (("POST", "/v1/me/exchange"), exchange),
+    "withdrawal request": (("POST", "/v1/me/withdrawals"), withdrawal_request),
+    "withdrawal approve": (("POST", f"{WITHDRAWAL}/approve"), withdrawal_approve),
+    "withdrawal paid": (("POST", f"{WITHDRAWAL}/paid"), withdrawal_paid),
+    "withdrawal reject": (("POST", f"{WITHDRAWAL}/reject"), withdrawal_reject),
+    "mall checkout": (("POST", "/v1/me/mall/orders"), mall_checkout),
+    "mall capture": (EVENTS, mall_capture),
+    "mall release": (EVENTS, mall_release),
+    "draw": (DRAW, draw),
+    "draw that awards points": (DRAW, draw_points_prize),
+    "draw that awards aibi": (DRAW, draw_aibi_prize),
+    "charity pledge": (PLEDGE, charity_pledge),
+    "charity pledge that fills the project": (PLEDGE, charity_pledge_that_fills),
+    "shop aibi hold": (("POST", SHOP), shop_hold),
+    "shop aibi capture": (("POST", f"{SHOP}/{{order_id}}/capture"), shop_capture),
+    "shop aibi void": (("POST", f"{SHOP}/{{order_id}}/void"), shop_void),
+    "shop aibi refund": (("POST", f"{SHOP}/{{order_id}}/refunds"), shop_refund),
+    "adjustment": (("POST", "/v1/admin/adjustments"), adjustment),
+    "approval request approved": (("POST", f"{APPROVAL}/approve"), approval_approve),
+    "approval request rejected": (("POST", f"{APPROVAL}/reject"), approval_reject),
+    "restock": (("PATCH", "/v1/admin/mall/items/{item_id}"), restock),
 }
 
 
@@ -520,7 +531,7 @@ def test_a_money_or_stock_path_applies_once_under_every_fault_and_a_retry_gets_i
     path, world, faults
 ):
     for mode in MODES:
-        case = PATHS[path](world)
+        case = PATHS[path][1](world)
         key = new_id(mode.kind)
         world.warm()
         before = case.measure()
@@ -737,3 +748,63 @@ def test_a_burst_of_200_events_meeting_50_throttled_transactions_applies_each_ev
     # 20 orders of 10 yuan each: 200 points pending per member, nothing twice
     assert [points_of(member) for member in members] == [(60, 200, 0)] * 10
     assert_reconciled()
+
+
+# --- the matrix is complete ---------------------------------------------------------------------
+# Routes that declare ``moves`` and are not driven above, each with why.
+ONCE_EARNED = (
+    "earns a fixed number of points (the rules', never the caller's) once per member, or once a day for a "
+    "sign-in, through a ONCE marker in the route's own transaction: a re-send or retry cannot earn twice"
+)
+EXEMPT_ROUTES = {
+    ("POST", "/v1/auth/register"): ONCE_EARNED,
+    ("POST", "/v1/auth/login"): ONCE_EARNED,
+    ("POST", "/v1/auth/refresh"): ONCE_EARNED,
+    ("PATCH", "/v1/me"): ONCE_EARNED,
+    ("POST", "/v1/me/referrer"): ONCE_EARNED,
+    ("POST", "/v1/admin/nutritionists/{member_id}/approve"): ONCE_EARNED,
+    ("POST", "/v1/admin/red-packets"): (
+        "pays each member in its own transaction under a ONCE marker per campaign (a re-run pays nobody twice); "
+        "being rewritten as a queue worker (issue 10), whose fault tests come with it"
+    ),
+}
+JOB_ROUTE = ("POST", "/v1/admin/jobs/{job}")
+# The job route moves what its jobs move: each job is interrupted by faults in a named test, or exempt.
+JOB_FAULT_TESTS = {
+    "release-pending": "tests.e2e.test_faults:"
+    "test_a_release_job_interrupted_by_a_fault_and_run_again_releases_every_pending_point_once",
+    "expire-points": "tests.e2e.test_faults:"
+    "test_a_hold_expiry_job_interrupted_by_a_fault_and_run_again_returns_every_hold_once",
+    "settle-monthly": "tests.e2e.test_settlement_faults:"
+    "test_a_settlement_run_interrupted_by_a_fault_and_run_again_stores_exactly_the_uninterrupted_lines",
+    "settle-quarterly": "tests.e2e.test_settlement_faults:"
+    "test_a_settlement_run_interrupted_by_a_fault_and_run_again_stores_exactly_the_uninterrupted_lines",
+    "release-rewards": "tests.e2e.test_settlement_release:"
+    "test_a_release_interrupted_by_a_fault_on_one_member_and_run_again_credits_every_line_once",
+}
+EXEMPT_JOBS = {
+    "reconcile": "reads the ledgers and balances and reports; changes no balance or stock",
+    "evaluate-guides": "raises guide tiers; changes no balance or stock",
+}
+# driven above although they move nothing themselves: the other outcome of a path that does
+MATRIX_ROUTES_MOVING_NOTHING = {("POST", f"{APPROVAL}/reject")}
+
+
+def test_every_route_declared_as_moving_points_aibi_or_stock_is_in_the_fault_matrix_or_exempt_with_a_reason():
+    moving = {(spec.method, spec.path) for spec in ROUTES if spec.moves}
+    driven = {route for route, _ in PATHS.values()}
+    assert moving - driven - set(EXEMPT_ROUTES) - {JOB_ROUTE} == set()
+    # no exemption outlives its route, none covers a route the matrix drives, each says why
+    assert set(EXEMPT_ROUTES) <= moving and not set(EXEMPT_ROUTES) & driven
+    assert all(len(reason) > 20 for reason in EXEMPT_ROUTES.values())
+    # a route driven here but not declared would be a money route its declaration forgot
+    assert driven - moving == MATRIX_ROUTES_MOVING_NOTHING
+    assert JOB_ROUTE in moving
+
+
+def test_every_job_is_interrupted_by_faults_in_a_named_test_or_exempt_with_a_reason():
+    assert set(JOB_FAULT_TESTS) | set(EXEMPT_JOBS) == set(JOBS)
+    assert not set(JOB_FAULT_TESTS) & set(EXEMPT_JOBS)
+    for job, where in JOB_FAULT_TESTS.items():
+        module, _, name = where.partition(":")
+        assert callable(getattr(importlib.import_module(module), name, None)), (job, where)
