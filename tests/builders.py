@@ -137,10 +137,27 @@ def staff_token(client: Client, c: Container, *roles: str) -> str:
     return new_staff(client, c, *roles).access_token
 
 
-def adjusted(client: Client, requester: str, approver: str, body: dict[str, Any]) -> HttpResponse:
-    """A staff correction, approved by a second staff member when it needs one (over what
-    one person may change alone a day): the direct answer, or the approval's."""
-    response = client.post("/v1/admin/adjustments", token=requester, json_body=body)
+_keys = itertools.count(1)
+
+
+def new_key(prefix: str = "key") -> str:
+    """A new Idempotency-Key (8 characters at least, as the contract asks)."""
+    return f"{prefix}-{next(_keys):06d}"
+
+
+def keyed(prefix: str = "key") -> dict[str, str]:
+    """The headers of a call under a new Idempotency-Key."""
+    return {"Idempotency-Key": new_key(prefix)}
+
+
+def adjusted(
+    client: Client, requester: str, approver: str, body: dict[str, Any], key: str | None = None
+) -> HttpResponse:
+    """A staff correction under ``key`` (a new one by default), approved by a second staff
+    member when it needs one (over what one person may change alone a day): the direct
+    answer, or the approval's."""
+    headers = {"Idempotency-Key": key or new_key("adjust")}
+    response = client.post("/v1/admin/adjustments", token=requester, json_body=body, headers=headers)
     if response.status_code != 202:
         return response
     approval_id = response.json["approval_id"]

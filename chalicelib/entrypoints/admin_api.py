@@ -52,6 +52,8 @@ for _plural, _kind in _KINDS.items():
         @route(
             f"/v1/admin/{plural}/{{member_id}}/approve",
             "POST",
+            # a certified nutritionist earns the certificate's points
+            moves=("points",) if kind is ReviewKind.NUTRITIONIST else (),
             access=OPS,
             body=s.ReviewDecisionRequest,
             response=s.Review,
@@ -249,15 +251,18 @@ def read_audit(call: Call) -> s.AuditList:
 @route(
     "/v1/admin/adjustments",
     "POST",
+    moves=("points", "aibi"),
     access=STAFF,
     status=201,
     also=((202, s.AdjustmentPending),),
     body=s.AdjustmentRequest,
     response=s.Adjusted,
     idempotent=True,
-    summary="Correct a member's points (ops) or aibi (finance) with a reason; a new ledger entry, audited. "
+    key_required=True,
+    summary="Correct a member's points (ops) or aibi (finance) with a reason; a new ledger entry, audited, "
+    "once per Idempotency-Key (required). "
     "Above what one person may change alone a day: 202, an approval request for a second staff member",
-    errors=(e.NotFound, e.Forbidden, OwnAccount, e.RuleViolation),
+    errors=(e.NotFound, e.Forbidden, OwnAccount, e.RuleViolation, adjustments.AdjustmentNeedsKey),
 )
 def adjust(call: Call) -> s.Adjusted | Answer:
     assert call.principal is not None
@@ -329,6 +334,7 @@ def _decide_approval(call: Call, approval_id: str, action: str) -> s.Approval:
 @route(
     "/v1/admin/approvals/{approval_id}/approve",
     "POST",
+    moves=("points", "aibi"),
     access=STAFF,
     body=s.DecisionRequest,
     response=s.Approval,
@@ -416,6 +422,7 @@ def correct_referrer(call: Call, member_id: str) -> s.ReferrerCorrected:
 @route(
     "/v1/admin/red-packets",
     "POST",
+    moves=("points",),
     access=OPS,
     body=s.RedPacketRequest,
     response=s.RedPacketReport,

@@ -20,6 +20,7 @@ events_api = Blueprint(__name__)
     events_api,
     "/v1/events",
     "POST",
+    moves=("points", "stock"),
     tag="events",
     access=signed(),
     status=202,

@@ -37,6 +37,9 @@ _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 # here also keeps it out of DynamoDB keys, where an over-long key (> 2048 bytes) is a
 # ValidationException, i.e. a 500 (moto does not enforce that limit).
 _PATH_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# What a route may change of a member's balances or of the mall's stock: a route declaring
+# one is held to the fault matrix (tests/e2e/test_faults.py)
+QUANTITIES = frozenset({"points", "aibi", "stock"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class RouteSpec:
     produces: tuple[str, ...] = ("application/json",)  # media types of the success answer
     invalid_body: type[DomainError] = InvalidRequest  # the error of a body that does not fit ``body``
     also: tuple[tuple[int, type[pydantic.BaseModel]], ...] = ()  # other success answers a view may give
+    key_required: bool = False  # every call must carry an Idempotency-Key (``idempotent`` too)
+    moves: frozenset[str] = frozenset()  # the QUANTITIES the route may change
 
 
 @dataclass(frozen=True)
@@ -204,17 +209,40 @@ def endpoint(
     verify: Callable[[Call], None] | None = None,
     invalid_body: type[DomainError] = InvalidJson,
     also: tuple[tuple[int, type[pydantic.BaseModel]], ...] = (),
+    key_required: bool = False,
+    moves: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. ``verify`` runs on the raw request before the body is parsed
     (signature checks must see the exact bytes). ``invalid_body`` is the error for JSON
     that does not fit ``body`` (a route whose body has its own contract error). ``also``
-    lists the other success answers (status, model) the view may give as an ``Answer``."""
+    lists the other success answers (status, model) the view may give as an ``Answer``.
+    ``key_required`` says that the view refuses a call without an Idempotency-Key;
+    ``moves`` names the QUANTITIES the route may change (points, aibi, stock)."""
     if access.kind == "signed" and verify is None:
         # a signed route without its check would be open to anyone: refuse the declaration
         raise ValueError(f"{method} {path} is declared signed but has no verify= (the signature check)")
+    if not set(moves) <= QUANTITIES:
+        raise ValueError(f"{method} {path} moves {sorted(set(moves) - QUANTITIES)}: not one of {sorted(QUANTITIES)}")
+    if key_required and not idempotent:
+        raise ValueError(f"{method} {path} requires an Idempotency-Key but is not declared idempotent")
     media = (produces,) if isinstance(produces, str) else produces
     spec = RouteSpec(
-        path, method, summary, access, tag, status, body, query, response, errors, idempotent, media, invalid_body, also
+        path,
+        method,
+        summary,
+        access,
+        tag,
+        status,
+        body,
+        query,
+        response,
+        errors,
+        idempotent,
+        media,
+        invalid_body,
+        also,
+        key_required,
+        frozenset(moves),
     )
     ROUTES.append(spec)
 

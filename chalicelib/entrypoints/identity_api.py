@@ -35,6 +35,7 @@ def send_code(call: Call) -> s.OtpSent:
 @route(
     "/v1/auth/register",
     "POST",
+    moves=("points",),
     summary="Register (or activate a pending account) with an SMS code",
     status=201,
     body=s.RegisterRequest,
@@ -55,6 +56,7 @@ def register(call: Call) -> s.Registered:
 @route(
     "/v1/auth/login",
     "POST",
+    moves=("points",),
     summary="Sign in with an SMS code",
     body=s.LoginRequest,
     response=s.LoggedIn,
@@ -68,6 +70,7 @@ def login(call: Call) -> s.LoggedIn:
 @route(
     "/v1/auth/refresh",
     "POST",
+    moves=("points",),
     summary="Rotate a refresh token",
     body=s.RefreshRequest,
     response=s.Refreshed,

@@ -27,6 +27,7 @@ schedules = Blueprint(__name__)
     jobs_api,
     "/v1/admin/jobs/{job}",
     "POST",
+    moves=("points", "aibi", "stock"),
     tag="staff",
     authorizer=bearer,
     access=staff_access("ops", "finance", "admin"),

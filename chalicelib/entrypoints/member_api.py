@@ -78,6 +78,7 @@ def get_me(call: Call) -> s.Me:
 @route(
     "/v1/me",
     "PATCH",
+    moves=("points",),
     summary="Update the profile",
     body=s.ProfilePatch,
     response=s.Me,
@@ -116,6 +117,7 @@ def get_qr(call: Call) -> Response:
 @route(
     "/v1/me/referrer",
     "POST",
+    moves=("points",),
     summary="Bind a referrer later (后补) by member code",
     body=s.ReferrerRequest,
     response=s.Me,

@@ -200,7 +200,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 {
                     "name": "Idempotency-Key",
                     "in": "header",
-                    "required": False,
+                    "required": spec.key_required,
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{8,128}$"},
                 }
             )

@@ -72,6 +72,7 @@ def _review(call: Call, withdrawal_id: str, action: str) -> s.Withdrawal:
 @route(
     "/v1/admin/withdrawals/{withdrawal_id}/approve",
     "POST",
+    moves=("aibi",),
     access=FINANCE,
     body=s.ReasonRequest,
     response=s.Withdrawal,
@@ -86,6 +87,7 @@ def approve_withdrawal(call: Call, withdrawal_id: str) -> s.Withdrawal:
 @route(
     "/v1/admin/withdrawals/{withdrawal_id}/reject",
     "POST",
+    moves=("aibi",),
     access=FINANCE,
     body=s.ReasonRequest,
     response=s.Withdrawal,
@@ -100,6 +102,7 @@ def reject_withdrawal(call: Call, withdrawal_id: str) -> s.Withdrawal:
 @route(
     "/v1/admin/withdrawals/{withdrawal_id}/paid",
     "POST",
+    moves=("aibi",),
     access=FINANCE,
     body=s.PaidRequest,
     response=s.Withdrawal,
@@ -151,6 +154,7 @@ def create_item(call: Call) -> s.MallItemOut:
 @route(
     "/v1/admin/mall/items/{item_id}",
     "PATCH",
+    moves=("stock",),
     access=OPS,
     body=s.MallItemPatch,
     response=s.MallItemOut,

@@ -30,6 +30,7 @@ route = functools.partial(endpoint, shop_api, tag="shop", verify=check_signature
 @route(
     "/v1/shop/aibi-payments",
     "POST",
+    moves=("aibi",),
     access=signed(signing.SHOP_HOLD),
     status=201,
     body=s.AibiHoldRequest,
@@ -54,6 +55,7 @@ def hold(call: Call) -> Response:
 @route(
     "/v1/shop/aibi-payments/{order_id}/capture",
     "POST",
+    moves=("aibi",),
     access=signed(signing.SHOP_CAPTURE),
     response=s.AibiPayment,
     summary="Capture a held aibi payment (the order is paid)",
@@ -66,6 +68,7 @@ def capture(call: Call, order_id: str) -> s.AibiPayment:
 @route(
     "/v1/shop/aibi-payments/{order_id}/void",
     "POST",
+    moves=("aibi",),
     access=signed(signing.SHOP_VOID),
     response=s.AibiPayment,
     summary="Void a held aibi payment (the order was not paid); the aibi returns",
@@ -78,6 +81,7 @@ def void(call: Call, order_id: str) -> s.AibiPayment:
 @route(
     "/v1/shop/aibi-payments/{order_id}/refunds",
     "POST",
+    moves=("aibi",),
     access=signed(signing.SHOP_REFUND),
     status=201,
     body=s.AibiRefundRequest,

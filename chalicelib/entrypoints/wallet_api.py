@@ -52,6 +52,7 @@ def wallet_ledger(call: Call) -> s.WalletLedger:
 @route(
     "/v1/me/exchange",
     "POST",
+    moves=("points", "aibi"),
     summary="Exchange points into aibi (100 points = 1 aibi) in an open window",
     body=s.ExchangeRequest,
     response=s.Exchanged,
@@ -91,6 +92,7 @@ def _session(call: Call) -> str:
 @route(
     "/v1/me/withdrawals",
     "POST",
+    moves=("aibi",),
     status=201,
     body=s.WithdrawalRequest,
     response=s.WithdrawalCreated,
@@ -141,6 +143,7 @@ def catalogue(call: Call) -> s.MallItemList:
 @route(
     "/v1/me/mall/orders",
     "POST",
+    moves=("points", "stock"),
     status=201,
     body=s.CheckoutRequest,
     response=s.MallOrder,
@@ -180,6 +183,7 @@ def get_campaign(call: Call, campaign_id: str) -> s.DrawCampaign:
 @route(
     "/v1/me/draws/{campaign_id}",
     "POST",
+    moves=("points", "aibi"),
     status=201,
     response=s.DrawResult,
     idempotent=True,
@@ -201,6 +205,7 @@ def list_projects(call: Call) -> s.CharityList:
 @route(
     "/v1/me/charity/{project_id}",
     "POST",
+    moves=("points",),
     status=201,
     body=s.PledgeRequest,
     response=s.Pledged,

@@ -1,7 +1,8 @@
 """Staff corrections of a member's points or aibi (``POST /v1/admin/adjustments``).
 
 A correction is a new ledger entry with its reason, never an edit; it is audited with
-the balance before and after, and idempotent by the caller's key. What one staff member
+the balance before and after, and applied once per the caller's ``Idempotency-Key``
+(required: a resubmitted correction without one would apply twice). What one staff member
 may change alone is bounded (``ApprovalRules``): a correction that, with what the same
 person already corrected alone that day, passes the threshold becomes an approval
 request (``approvals``) and moves nothing until a second staff member approves it.
@@ -29,7 +30,7 @@ from ..bootstrap import Container
 from ..domain.approvals import ApprovalStatus, needs_approval
 from ..domain.calendar import local_date
 from ..domain.errors import ConcurrentUpdate, Forbidden, InvalidRequest
-from .common import audit, fingerprint, once_per_key, remember
+from .common import audit, fingerprint, idempotent, remember
 from .duties import refuse_own_account
 from .members import require_member
 from .points_ledger import MemberPoints
@@ -37,6 +38,13 @@ from .wallet import adjust_wallet
 
 POINTS, AIBI = "points", "aibi"
 REQUEST_ROLES = {POINTS: frozenset({"ops", "admin"}), AIBI: frozenset({"finance", "admin"})}
+
+
+class AdjustmentNeedsKey(InvalidRequest):
+    """A correction must carry an Idempotency-Key: a resubmitted one would apply twice."""
+
+    code = "idempotency_key_required"
+    default_message = "A correction needs an Idempotency-Key header (one per correction)."
 
 
 def require_role(actor: Principal, kind: str, roles: dict[str, frozenset[str]], step: str) -> None:
@@ -114,7 +122,7 @@ def adjust(
 ) -> dict[str, Any]:
     """Apply a correction at once (``{"adjustment_id", ...}``) or, above what this staff
     member may change alone today, ask for a second person's approval
-    (``{"approval_id", "status": "pending", ...}``)."""
+    (``{"approval_id", "status": "pending", ...}``); once per ``key`` either way."""
     if (points is None) == (amount_fen is None) or points == 0 or amount_fen == 0:
         raise InvalidRequest("Give exactly one of points or amount_fen, not zero.")
     kind = POINTS if points is not None else AIBI
@@ -122,6 +130,8 @@ def adjust(
     assert amount is not None
     require_role(actor, kind, REQUEST_ROLES, "Adjusting")
     refuse_own_account(actor, require_member(member_id))
+    if key is None:
+        raise AdjustmentNeedsKey()
     print_ = fingerprint({"member_id": member_id, "points": points, "amount_fen": amount_fen, "reason": reason})
 
     def attempt() -> dict[str, Any]:
@@ -133,12 +143,11 @@ def adjust(
             # now, not after a second person's work: the same guards, in a unit of work never committed
             apply_adjustment(c.uow(), c, actor, kind, member_id, amount, "preflight", reason)
             outcome = _request_approval(uow, c, actor, kind, member_id, amount, reason)
-        if key:
-            remember(uow, c, f"adjustment#{actor.subject}", key, print_, outcome)
+        remember(uow, c, f"adjustment#{actor.subject}", key, print_, outcome)
         uow.commit()
         return outcome
 
-    return once_per_key(f"adjustment#{actor.subject}", key, print_, attempt)
+    return idempotent(f"adjustment#{actor.subject}", key, print_, attempt)[0]
 
 
 def _request_approval(

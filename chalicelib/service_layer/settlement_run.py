@@ -296,7 +296,7 @@ def run_settlement(c: Container, kind: str, period: str | None, dry_run: bool, s
         for item in items:
             batch.save(item)
     status = "approved" if rules.settlement.auto_approve else "draft"
-    _finish(c, kind, period, status, summary, len(lines), snapshot_key, volumes_as_of, adjustments)
+    _finish(c, kind, period, now, status, summary, len(lines), snapshot_key, volumes_as_of, adjustments)
     if output["store_required"]:
         c.ops.notify(
             f"Store required after {settlement_id(kind, period)}",
@@ -345,6 +345,7 @@ def _finish(
     c: Container,
     kind: str,
     period: str,
+    started_at: datetime,
     status: str,
     summary: dict[str, Any],
     lines: int,
@@ -371,7 +372,8 @@ def _finish(
             SettlementRunItem.finished_at.set(now),
             SettlementRunItem.release_on.set(summary["release_on"]),
         ],
-        condition=SettlementRunItem.status == "running",
+        # this run's claim, not one that took the period over after it was thought crashed
+        condition=(SettlementRunItem.status == "running") & (SettlementRunItem.started_at == started_at),
         on_fail=SettlementRunning(),
     )
     for adjustment in adjustments:

@@ -14,13 +14,19 @@ type RegisterError = JsonOf<Register["responses"][400 | 401 | 409 | 413 | 415 | 
 type Adjust = paths["/v1/admin/adjustments"]["post"];
 type AdjustmentBody = JsonOf<Adjust["requestBody"]>;
 type Adjusted = JsonOf<Adjust["responses"][201]>;
+type AdjustHeaders = NonNullable<Adjust["parameters"]["header"]>;
 
 type OtpRefused = JsonOf<paths["/v1/auth/otp"]["post"]["responses"][429]>;
 
 const BASE = "http://127.0.0.1:8000";
 
-async function post<Body, Answer>(path: string, body: Body, token?: string): Promise<Answer> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+async function post<Body, Answer>(
+  path: string,
+  body: Body,
+  token?: string,
+  extra: Record<string, string> = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...extra };
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(BASE + path, { method: "POST", headers, body: JSON.stringify(body) });
   if (!response.ok) throw new ApiError(response.status, (await response.json()) as Schemas["Error"], response);
@@ -85,15 +91,19 @@ export async function registerMember(phone: string, code: string, referrerCode?:
   }
 }
 
-// An adjustment moves points or aibi, never both: the oneOf in the document.
-export async function givePoints(token: string, memberId: string, points: number): Promise<Adjusted> {
+// An adjustment moves points or aibi, never both: the oneOf in the document; its
+// Idempotency-Key is required (the same key on a resubmit applies it once).
+export async function givePoints(token: string, memberId: string, points: number, key: string): Promise<Adjusted> {
   const body: AdjustmentBody = { member_id: memberId, points, reason: "goodwill after a late delivery" };
-  const adjusted = await post<AdjustmentBody, Adjusted>("/v1/admin/adjustments", body, token);
+  const headers: AdjustHeaders = { "Idempotency-Key": key };
+  const adjusted = await post<AdjustmentBody, Adjusted>("/v1/admin/adjustments", body, token, headers);
   const pointsAfter: number = adjusted.balance_after;
   void pointsAfter;
   return adjusted;
 }
 
+// @ts-expect-error an adjustment without its key is refused by the contract
+export const unkeyed: AdjustHeaders = {};
 export const refund: AdjustmentBody = { member_id: "m-1", amount_fen: 1200, reason: "double charge" };
 // @ts-expect-error both amounts at once are refused by the contract
 export const both: AdjustmentBody = { member_id: "m-1", points: 10, amount_fen: 100, reason: "x" };

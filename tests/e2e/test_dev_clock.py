@@ -11,7 +11,7 @@ from chalicelib.bootstrap import install
 from chalicelib.local import stage
 from chalicelib.local.gateway import Client
 from chalicelib.local.queues import drain
-from tests.builders import new_phone, post_event
+from tests.builders import keyed, new_phone, post_event
 
 
 @pytest.fixture
@@ -65,6 +65,7 @@ def test_a_settlement_rehearsed_on_the_local_stage_by_moving_its_clock(dev):
             "/v1/admin/adjustments",
             token=token,
             json_body={"member_id": top["member_id"], "points": 2_000, "reason": "one star"},
+            headers=keyed(),
         ).status_code
         == 201
     )

@@ -171,6 +171,16 @@ def test_every_route_that_reads_the_table_documents_its_503_with_retry_after(cli
     assert "idempotency_key_required" in error_codes(paths["/v1/admin/mall/items/{item_id}"]["patch"], "400")
 
 
+def test_an_adjustment_requires_an_idempotency_key_and_says_so_while_other_keys_stay_optional(client):
+    paths = document(client)["paths"]
+    adjustment = paths["/v1/admin/adjustments"]["post"]
+    [key] = [p for p in adjustment["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key["required"] is True
+    assert "idempotency_key_required" in error_codes(adjustment, "400")
+    [exchange_key] = [p for p in paths["/v1/me/exchange"]["post"]["parameters"] if p["name"] == "Idempotency-Key"]
+    assert exchange_key["required"] is False
+
+
 def test_the_problems_of_a_malformed_body_are_in_the_error_schema(client):
     doc = document(client)
     error = doc["components"]["schemas"]["Error"]["properties"]["error"]

@@ -20,6 +20,7 @@ from tests.builders import (
     assert_points_reconcile,
     change_rules,
     decide_review,
+    keyed,
     ledger_of,
     login,
     me,
@@ -586,6 +587,7 @@ def test_a_refund_of_points_already_spent_creates_a_debt_that_later_earnings_rep
         "/v1/admin/adjustments",
         token=admin,
         json_body={"member_id": member.member_id, "points": -150, "reason": "spent in the mall"},
+        headers=keyed(),
     )
     assert spent.status_code == 201, spent.body
     assert spent.json["balance_after"] == 10
@@ -597,7 +599,10 @@ def test_a_refund_of_points_already_spent_creates_a_debt_that_later_earnings_rep
 
     # a member in debt cannot spend
     refused = client.post(
-        "/v1/admin/adjustments", token=admin, json_body={"member_id": member.member_id, "points": -1, "reason": "x"}
+        "/v1/admin/adjustments",
+        token=admin,
+        json_body={"member_id": member.member_id, "points": -1, "reason": "x"},
+        headers=keyed(),
     )
     _assert_error(refused, 422, "points_debt")
 
@@ -804,7 +809,10 @@ def test_stars_follow_lifetime_points_which_expiry_and_spending_never_lower(clie
     assert (view["points"]["lifetime"], view["stars"]) == (2_011, 1)
 
     spent = client.post(
-        "/v1/admin/adjustments", token=admin, json_body={"member_id": member.member_id, "points": -2_000, "reason": "x"}
+        "/v1/admin/adjustments",
+        token=admin,
+        json_body={"member_id": member.member_id, "points": -2_000, "reason": "x"},
+        headers=keyed(),
     )
     assert spent.status_code == 201, spent.body
     assert run_job(client, admin, "expire-points", as_of="2027-12-01").json["points_expired"] == 11

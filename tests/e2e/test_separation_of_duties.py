@@ -14,7 +14,16 @@ from datetime import datetime, timedelta
 import pyotp
 import pytest
 
-from tests.builders import change_rules, decide_review, fresh_ip, register, staff_login, table_items
+from tests.builders import (
+    change_rules,
+    decide_review,
+    fresh_ip,
+    keyed,
+    new_key,
+    register,
+    staff_login,
+    table_items,
+)
 from tests.integration.test_wallet_concurrency import eager_thread_switches, race
 from tests.settlement_builders import shanghai
 from tests.wallet_builders import (
@@ -43,9 +52,8 @@ def other(client, stack) -> Desk:
 
 
 def request_points(desk, member, points, role="ops", key=None):
-    headers = {"Idempotency-Key": key} if key else None
     body = {"member_id": member.id, "points": points, "reason": "campaign correction"}
-    return desk.post("/v1/admin/adjustments", role, body, headers=headers)
+    return desk.post("/v1/admin/adjustments", role, body, headers={"Idempotency-Key": key or new_key("ask")})
 
 
 def decide(desk, role, approval_id, action, body=None, key=None):
@@ -78,9 +86,21 @@ def test_a_points_adjustment_over_the_threshold_waits_and_moves_nothing(client, 
 def test_a_debit_over_the_threshold_needs_approval_too(client, stack, desk):
     member = person(client, stack)
     give_aibi(desk, member, 150_000)
-    asked = desk.post("/v1/admin/adjustments", "admin", {"member_id": member.id, "amount_fen": -100_001, "reason": "r"})
+    body = {"member_id": member.id, "amount_fen": -100_001, "reason": "r"}
+    asked = desk.post("/v1/admin/adjustments", "admin", body, headers=keyed())
     assert asked.status_code == 202, asked.body
     assert member.wallet()["balance_fen"] == 150_000
+
+
+@pytest.mark.parametrize("points", [70, 30_000], ids=["applied at once", "above the threshold"])
+def test_a_correction_without_an_idempotency_key_is_refused_and_changes_nothing(client, stack, desk, points):
+    member = person(client, stack)
+    desk.token("ops")
+    before = table_items(stack)
+    body = {"member_id": member.id, "points": points, "reason": "campaign correction"}
+    refused = desk.post("/v1/admin/adjustments", "ops", body)
+    assert refused.status_code == 400 and error_code(refused) == "idempotency_key_required", refused.body
+    assert table_items(stack) == before
 
 
 def test_the_requester_cannot_approve_their_own_request_and_a_second_person_applies_it(client, stack, desk, other):
@@ -143,7 +163,7 @@ def test_every_step_is_audited_with_before_after_and_no_personal_data(client, st
 def test_aibi_is_approved_by_finance_or_admin_only(client, stack, desk, other):
     member = person(client, stack)
     body = {"member_id": member.id, "amount_fen": 200_000, "reason": "r"}
-    asked = desk.post("/v1/admin/adjustments", "finance", body)
+    asked = desk.post("/v1/admin/adjustments", "finance", body, headers=keyed())
     assert asked.status_code == 202, asked.body
     approval_id = asked.json["approval_id"]
     for role in ("ops", "auditor"):
@@ -243,9 +263,11 @@ def test_a_request_the_account_cannot_take_is_refused_at_request_and_at_approval
     assert desk.get("/v1/admin/approvals", "ops").json["approvals"] == []
     give_aibi(desk, member, 60_000)
     give_aibi(other, member, 90_000)
-    asked = desk.post("/v1/admin/adjustments", "admin", {"member_id": member.id, "amount_fen": -150_000, "reason": "r"})
+    large = {"member_id": member.id, "amount_fen": -150_000, "reason": "r"}
+    asked = desk.post("/v1/admin/adjustments", "admin", large, headers=keyed())
     assert asked.status_code == 202
-    spent = other.post("/v1/admin/adjustments", "finance", {"member_id": member.id, "amount_fen": -1, "reason": "r"})
+    small = {"member_id": member.id, "amount_fen": -1, "reason": "r"}
+    spent = other.post("/v1/admin/adjustments", "finance", small, headers=keyed())
     assert spent.status_code == 201
     refused = decide(other, "finance", asked.json["approval_id"], "approve")
     assert refused.status_code == 422 and error_code(refused) == "insufficient_balance"
@@ -279,7 +301,7 @@ def test_simultaneous_small_corrections_by_one_person_cannot_pass_the_allowance_
     body = {"member_id": member.id, "points": 6_000, "reason": "split"}
 
     def correct():
-        return client.post("/v1/admin/adjustments", token=token, json_body=body)
+        return client.post("/v1/admin/adjustments", token=token, json_body=body, headers=keyed())
 
     with eager_thread_switches():
         answers = race([correct, correct])
@@ -376,7 +398,10 @@ def test_staff_cannot_adjust_or_pay_out_their_own_member_account(client, stack, 
     before = table_items(stack)
 
     credit = client.post(
-        "/v1/admin/adjustments", token=mine, json_body={"member_id": member.id, "amount_fen": 100, "reason": "r"}
+        "/v1/admin/adjustments",
+        token=mine,
+        json_body={"member_id": member.id, "amount_fen": 100, "reason": "r"},
+        headers=keyed(),
     )
     approve = client.post(f"/v1/admin/withdrawals/{wid}/approve", token=mine, json_body={"reason": "ok"})
 
@@ -388,6 +413,7 @@ def test_staff_cannot_adjust_or_pay_out_their_own_member_account(client, stack, 
         "/v1/admin/adjustments",
         token=mine,
         json_body={"member_id": stranger.member_id, "amount_fen": 100, "reason": "r"},
+        headers=keyed(),
     )
     assert other_credit.status_code == 201
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.builders import decide_review, post_event
+from tests.builders import decide_review, keyed, post_event
 from tests.wallet_builders import (
     Desk,
     add_payout_account,
@@ -379,25 +379,29 @@ def test_account_with_only_points_and_no_wallet_closes(client, stack):
 def test_aibi_adjustments_are_finance_only_and_never_make_the_wallet_negative(client, stack, desk):
     member = person(client, stack)
     body = {"member_id": member.id, "amount_fen": 5_000, "reason": "goodwill"}
+
+    def correct(role, body):
+        return desk.post("/v1/admin/adjustments", role, body, headers=keyed())
+
     for role in ("ops", "auditor"):
-        assert desk.post("/v1/admin/adjustments", role, body).status_code == 403
-    points_as_finance = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": None, "points": 10})
+        assert correct(role, body).status_code == 403
+    points_as_finance = correct("finance", {**body, "amount_fen": None, "points": 10})
     assert points_as_finance.status_code == 403
-    r = desk.post("/v1/admin/adjustments", "finance", body)
+    r = correct("finance", body)
     assert r.status_code == 201 and r.json["balance_after"] == 5_000
-    too_much = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": -5_001})
+    too_much = correct("finance", {**body, "amount_fen": -5_001})
     assert too_much.status_code == 422 and error_code(too_much) == "insufficient_balance"
-    both = desk.post("/v1/admin/adjustments", "finance", {**body, "points": 10})
+    both = correct("finance", {**body, "points": 10})
     assert both.status_code == 400
-    zero = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": 0})
+    zero = correct("finance", {**body, "amount_fen": 0})
     assert zero.status_code == 400
-    r = desk.post("/v1/admin/adjustments", "finance", {**body, "amount_fen": -2_000, "reason": "correction"})
+    r = correct("finance", {**body, "amount_fen": -2_000, "reason": "correction"})
     assert r.status_code == 201 and r.json["balance_after"] == 3_000
     assert member.wallet() == {"balance_fen": 3_000, "held_fen": 0}
     audit = desk.get(f"/v1/admin/audit?target_id={member.id}", "admin").json["entries"]
     amounts = sorted(e["after"]["amount_fen"] for e in audit if e["action"] == "adjustment")
     assert amounts == [-2_000, 5_000]
-    unknown = desk.post("/v1/admin/adjustments", "finance", {**body, "member_id": "nobody"})
+    unknown = correct("finance", {**body, "member_id": "nobody"})
     assert unknown.status_code == 404
 
 
