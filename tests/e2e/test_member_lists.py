@@ -31,7 +31,9 @@ def new_campaign(desk: Desk, now, *, starts_in: timedelta = timedelta(hours=-1),
         "daily_limit": 5,
         "starts_at": (now + starts_in).isoformat(),
         "ends_at": (now + timedelta(days=3)).isoformat(),
-        "prizes": [{"prize_id": "t", "name": "影票", "kind": "ticket", "value": 1, "probability_bp": 10_000, "stock": 1}],
+        "prizes": [
+            {"prize_id": "t", "name": "影票", "kind": "ticket", "value": 1, "probability_bp": 10_000, "stock": 1}
+        ],
     }
     answer = desk.post("/v1/admin/draws", "ops", body)
     assert answer.status_code == 201, answer.body
