@@ -17,6 +17,7 @@ from .meta_api import meta_api
 from .ops_api import ops_api
 from .shop_api import shop_api
 from .sms_worker import workers
+from .tickets_api import tickets_api
 from .wallet_api import wallet_api
 
 
@@ -31,6 +32,7 @@ def register_all(app: Chalice) -> None:
         wallet_api,
         admin_api,
         backoffice_api,
+        tickets_api,
         ops_api,
         events_api,
         shop_api,
