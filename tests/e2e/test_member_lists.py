@@ -120,3 +120,31 @@ def test_me_shows_the_aibi_value_of_the_available_points_and_the_way_to_the_next
 def test_bad_list_queries_are_4xx(client, stack, path):
     member = person(client, stack)
     assert member.get(path).status_code == 400
+
+
+def test_staff_read_the_same_wallet_ledger_orders_withdrawals_rewards_and_pledges_the_member_reads(
+    client, stack, desk
+):
+    member = person(client, stack)
+    give_points(desk, member, 9_940)
+    desk.adjust("finance", {"member_id": member.id, "amount_fen": 500, "reason": "goodwill"})
+    rice = {"name": "大米", "options": [{"points": 300, "cash_fen": 0}], "stock": 5}
+    item = desk.post("/v1/admin/mall/items", "ops", rice)
+    assert member.post("/v1/me/mall/orders", {"item_id": item.json["item_id"], "option_id": "o1"}).status_code == 201
+    project = desk.post("/v1/admin/charity", "ops", {"name": "爱心妈妈", "seats": 4, "points_per_seat": 1_000}).json
+    assert member.post(f"/v1/me/charity/{project['project_id']}", {"seats": 1}).status_code == 201
+
+    pairs = {
+        "/wallet/ledger": "/v1/me/wallet/ledger",
+        "/mall/orders": "/v1/me/mall/orders",
+        "/withdrawals": "/v1/me/withdrawals",
+        "/rewards": "/v1/me/rewards",
+        "/pledges": "/v1/me/pledges",
+        "/draws": "/v1/me/draws",
+    }
+    for staff_path, own_path in pairs.items():
+        staff_view = desk.get(f"/v1/admin/members/{member.id}{staff_path}", "auditor")
+        assert staff_view.status_code == 200, (staff_path, staff_view.body)
+        assert staff_view.json == member.get(own_path).json, staff_path
+    assert desk.get(f"/v1/admin/members/{member.id}/wallet/ledger", "finance").json["entries"][0]["amount_fen"] == 500
+    assert len(member.get("/v1/me/mall/orders").json["orders"]) == 1
