@@ -178,6 +178,24 @@ def stars_for(lifetime: int, thresholds: tuple[int, ...]) -> int:
     return max(bisect.bisect_right(thresholds, lifetime) - 1, 0)
 
 
+@dataclass(frozen=True)
+class NextStar:
+    """The next star level and the lifetime points still missing for it."""
+
+    stars: int
+    lifetime_needed: int
+    points_needed: int
+
+
+def next_star(lifetime: int, thresholds: tuple[int, ...]) -> NextStar | None:
+    """``None`` at the top level; spending never lowers lifetime, so only earning closes the gap."""
+    stars = stars_for(lifetime, thresholds)
+    if stars + 1 >= len(thresholds):
+        return None
+    needed = thresholds[stars + 1]
+    return NextStar(stars + 1, needed, needed - max(lifetime, 0))
+
+
 class EntryKind(StrEnum):
     """Every way a member's points move. Each kind is issuance, a spend, an expiry, a
     reversal, or a move between the member's own buckets (net zero)."""

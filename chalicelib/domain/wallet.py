@@ -99,6 +99,14 @@ def exchange_value_fen(points: int, rules: WalletRules) -> int:
     return points // rules.points_per_exchange_unit * rules.fen_per_exchange_unit
 
 
+def exchange_worth_fen(available_points: int, rules: WalletRules) -> int:
+    """What the available points would bring in aibi if exchanged now: whole exchange
+    units only, nothing for a points debt (RULES.md 7.3, "the value of points")."""
+    if available_points <= 0:
+        return 0
+    return available_points // rules.points_per_exchange_unit * rules.fen_per_exchange_unit
+
+
 class WalletEntryKind(StrEnum):
     EXCHANGE = "exchange"  # credit: points exchanged into aibi
     REWARD = "reward"  # credit: a released settlement

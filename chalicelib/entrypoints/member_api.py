@@ -8,6 +8,8 @@ import io
 import segno
 from chalice import Blueprint, Response
 
+from ..adapters.dynamodb.pagination import Page
+from ..adapters.dynamodb.points import PointsEntryItem
 from ..domain import errors as e
 from ..service_layer import members, reviews
 from ..service_layer import points_ledger as points_ledger_service
@@ -39,6 +41,8 @@ def me_out(v: MemberView) -> s.Me:
             lifetime=v.points.lifetime,
             debt=v.points.debt,
             expiring=[s.Expiring(on=day, points=points) for day, points in v.points.expiring],
+            aibi_value_fen=v.points.aibi_value_fen,
+            next_star=s.NextStar(**vars(v.points.next_star)) if v.points.next_star else None,
         ),
         wallet=s.WalletSummary(balance_fen=v.balance_fen, held_fen=v.held_fen),
         profile=s.ProfileOut(
@@ -223,7 +227,11 @@ def close(call: Call) -> None:
     response=s.PointsLedger,
 )
 def points_ledger(call: Call) -> s.PointsLedger:
-    page = points_ledger_service.entries_page(call.c, call.member_id, call.query.limit, call.query.cursor)
+    q = call.query
+    return points_ledger_out(points_ledger_service.entries_page(call.c, call.member_id, q.limit, q.cursor))
+
+
+def points_ledger_out(page: Page[PointsEntryItem]) -> s.PointsLedger:
     return s.PointsLedger(
         entries=[
             s.PointsEntry(

@@ -156,6 +156,12 @@ class Expiring(Out):
     points: int
 
 
+class NextStar(Out):
+    stars: int
+    lifetime_needed: int = Field(description="lifetime points the level needs")
+    points_needed: int = Field(description="points still to earn (spending never lowers lifetime)")
+
+
 class PointsSummary(Out):
     available: int = Field(description="Spendable points; negative while in points debt")
     pending: int
@@ -163,6 +169,8 @@ class PointsSummary(Out):
     lifetime: int
     debt: int
     expiring: list[Expiring]
+    aibi_value_fen: int = Field(description="the aibi (fen) the available points bring if exchanged now")
+    next_star: NextStar | None = Field(description="null at the top level")
 
 
 class WalletSummary(Out):

@@ -9,6 +9,8 @@ import functools
 
 from chalice import Blueprint
 
+from ..adapters.dynamodb.pagination import Page
+from ..adapters.dynamodb.wallet import WalletEntryItem
 from ..domain import errors as e
 from ..domain import wallet as w
 from ..domain.points import InsufficientPoints, PointsDebt
@@ -30,7 +32,10 @@ route = functools.partial(endpoint, wallet_api, tag="wallet", access=MEMBER, aut
     response=s.WalletLedger,
 )
 def wallet_ledger(call: Call) -> s.WalletLedger:
-    page = wallet.wallet_entries(call.c, call.member_id, call.query.limit, call.query.cursor)
+    return wallet_ledger_out(wallet.wallet_entries(call.c, call.member_id, call.query.limit, call.query.cursor))
+
+
+def wallet_ledger_out(page: Page[WalletEntryItem]) -> s.WalletLedger:
     return s.WalletLedger(
         entries=[
             s.WalletEntry(

@@ -110,6 +110,33 @@ def take_allowance(uow: UnitOfWork, c: Container, actor: Principal, kind: str, a
     return True
 
 
+def checked_change(actor: Principal, member_id: str, points: int | None, amount_fen: int | None) -> tuple[str, int]:
+    """``(kind, amount)`` of a correction ``actor`` may ask for on ``member_id``."""
+    if (points is None) == (amount_fen is None) or points == 0 or amount_fen == 0:
+        raise InvalidRequest("Give exactly one of points or amount_fen, not zero.")
+    kind = POINTS if points is not None else AIBI
+    amount = points if points is not None else amount_fen
+    assert amount is not None
+    require_role(actor, kind, REQUEST_ROLES, "Adjusting")
+    refuse_own_account(actor, require_member(member_id))
+    return kind, amount
+
+
+def write_adjustment(
+    uow: UnitOfWork, c: Container, actor: Principal, kind: str, member_id: str, amount: int, reason: str
+) -> dict[str, Any]:
+    """Add a checked correction to ``uow``: applied within ``actor``'s allowance
+    (``{"adjustment_id", ...}``), otherwise an approval request for a second staff member
+    (``{"approval_id", "status": "pending"}``). Other use cases that correct a balance as
+    part of their own change (a ticket resolved with an adjustment) write it here too."""
+    if take_allowance(uow, c, actor, kind, amount):
+        return apply_adjustment(uow, c, actor, kind, member_id, amount, str(ULID()), reason)
+    # a change the account cannot take now (a debit beyond the balance) is refused
+    # now, not after a second person's work: the same guards, in a unit of work never committed
+    apply_adjustment(c.uow(), c, actor, kind, member_id, amount, "preflight", reason)
+    return _request_approval(uow, c, actor, kind, member_id, amount, reason)
+
+
 def adjust(
     c: Container,
     actor: Principal,
@@ -123,26 +150,14 @@ def adjust(
     """Apply a correction at once (``{"adjustment_id", ...}``) or, above what this staff
     member may change alone today, ask for a second person's approval
     (``{"approval_id", "status": "pending", ...}``); once per ``key`` either way."""
-    if (points is None) == (amount_fen is None) or points == 0 or amount_fen == 0:
-        raise InvalidRequest("Give exactly one of points or amount_fen, not zero.")
-    kind = POINTS if points is not None else AIBI
-    amount = points if points is not None else amount_fen
-    assert amount is not None
-    require_role(actor, kind, REQUEST_ROLES, "Adjusting")
-    refuse_own_account(actor, require_member(member_id))
+    kind, amount = checked_change(actor, member_id, points, amount_fen)
     if key is None:
         raise AdjustmentNeedsKey()
     print_ = fingerprint({"member_id": member_id, "points": points, "amount_fen": amount_fen, "reason": reason})
 
     def attempt() -> dict[str, Any]:
         uow = c.uow()
-        if take_allowance(uow, c, actor, kind, amount):
-            outcome = apply_adjustment(uow, c, actor, kind, member_id, amount, str(ULID()), reason)
-        else:
-            # a change the account cannot take now (a debit beyond the balance) is refused
-            # now, not after a second person's work: the same guards, in a unit of work never committed
-            apply_adjustment(c.uow(), c, actor, kind, member_id, amount, "preflight", reason)
-            outcome = _request_approval(uow, c, actor, kind, member_id, amount, reason)
+        outcome = write_adjustment(uow, c, actor, kind, member_id, amount, reason)
         remember(uow, c, f"adjustment#{actor.subject}", key, print_, outcome)
         uow.commit()
         return outcome

@@ -21,6 +21,7 @@ from ..adapters.dynamodb.wallet import PayoutAccountItem, WalletItem, Withdrawal
 from ..bootstrap import Container
 from ..domain import identity
 from ..domain import points as points_domain
+from ..domain import wallet as wallet_domain
 from ..domain.calendar import Month, local_date, seconds_until_next_local_day
 from ..domain.errors import (
     AccountFrozen,
@@ -58,6 +59,8 @@ class PointsView:
     lifetime: int
     debt: int
     expiring: list[tuple[date, int]]
+    aibi_value_fen: int  # what the available points bring if exchanged now
+    next_star: points_domain.NextStar | None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def view(c: Container, member_id: str) -> MemberView:
             lifetime=live.lifetime,
             debt=live.debt,
             expiring=points_domain.expiring_schedule(live, current),
+            aibi_value_fen=wallet_domain.exchange_worth_fen(live.available, c.rules.wallet),
+            next_star=points_domain.next_star(live.lifetime, c.rules.points.star_thresholds),
         ),
         balance_fen=int(wallet.balance_fen) if wallet else 0,
         held_fen=int(wallet.held_fen) if wallet else 0,

@@ -77,6 +77,8 @@ def test_registration_earns_50_and_the_days_first_session_10_once(client, stack)
         "lifetime": WELCOME,
         "debt": 0,
         "expiring": [{"on": "2027-11-30", "points": WELCOME}],
+        "aibi_value_fen": 0,  # below one exchange unit of 100 points
+        "next_star": {"stars": 1, "lifetime_needed": 2_000, "points_needed": 2_000 - WELCOME},
     }
     stack.clock.advance(seconds=61)
     login(client, stack, member.phone)  # a second session the same day earns nothing
