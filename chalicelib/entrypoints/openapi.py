@@ -93,8 +93,9 @@ def error_codes(spec: RouteSpec) -> dict[int, set[str]]:
     for error in spec.errors:
         add(status_for(error), error.code)
     # a call that reads the table may find it throttled or unreachable (only the public
-    # documents and liveness read nothing); a write may not learn its outcome
-    if spec.method != "GET" or spec.access.kind != "public":
+    # documents and liveness read nothing; the legal documents are in the table); a write
+    # may not learn its outcome
+    if spec.method != "GET" or spec.access.kind != "public" or spec.path.startswith("/v1/legal/"):
         add(status_for(e.Throttled), e.Throttled.code)
     if spec.method != "GET":
         add(status_for(e.OutcomeUnknown), e.OutcomeUnknown.code)

@@ -13,6 +13,7 @@ from .jobs_api import jobs_api, schedules
 from .member_api import member_api
 from .meta_api import meta_api
 from .ops_api import ops_api
+from .privacy_api import privacy_api
 from .shop_api import shop_api
 from .sms_worker import workers
 from .wallet_api import wallet_api
@@ -25,6 +26,7 @@ def register_all(app: Chalice) -> None:
         docs_api,
         identity_api,
         member_api,
+        privacy_api,
         wallet_api,
         admin_api,
         ops_api,
