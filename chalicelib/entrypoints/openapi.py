@@ -31,6 +31,20 @@ ERROR_SCHEMA = {
                 },
                 "attempts_left": {"type": "integer", "description": "with invalid_code: tries left for this code"},
                 "available": {"type": "integer", "description": "with an insufficient balance: what is available"},
+                "required": {
+                    "type": "array",
+                    "description": "with consent_required and consent_outdated: the document versions in force",
+                    "items": {
+                        "type": "object",
+                        "required": ["doc", "version"],
+                        "properties": {"doc": {"type": "string"}, "version": {"type": "integer"}},
+                    },
+                },
+                "purpose": {
+                    "type": "string",
+                    "description": "with separate_consent_required: the consent to give first "
+                    "(POST /v1/me/consents/{purpose})",
+                },
             },
         }
     },
