@@ -20,6 +20,7 @@ from chalicelib.local import stage
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.gateway import Client
 from chalicelib.local.queues import drain
+from chalicelib.service_layer.legal import ensure_local_documents
 from tests.builders import LOCAL_ACCEPTED, assert_error, forbid_server_errors, new_phone, register, send_code
 from tests.fake_aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Answer, FakeAlibabaSms
 
@@ -60,6 +61,7 @@ def aliyun_stack(clock, alibaba):
     )
     container = bootstrap(aws.settings, clock=clock, outbox=Outbox(), session=aws.session)
     install(container)
+    ensure_local_documents(container)
     try:
         yield container
     finally:

@@ -256,6 +256,8 @@ class SensitiveData:
             on_fail=ConsentInUse(),
         )
         if kyc is None:
+            # nor one submitted since the preview found none
+            uow.check(ReviewItem, member.pk, cls._KYC, ReviewItem.pk.does_not_exist(), on_fail=ConcurrentUpdate())
             return
         # the submission read, not a resubmission since (that one was not previewed)
         unchanged = ReviewItem.version == kyc.version
