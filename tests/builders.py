@@ -17,6 +17,7 @@ from chalicelib.domain.rules import RulesRegistry
 from chalicelib.local.aws import shared_session
 from chalicelib.local.gateway import Client, HttpResponse
 from chalicelib.local.queues import drain
+from chalicelib.service_layer import legal
 
 _phones = itertools.count(10_000_000)
 CODE = re.compile(r"\b(\d{6})\b")
@@ -60,16 +61,45 @@ class Member:
     member_code: str | None = None
 
 
-def register(client: Client, c: Container, phone: str | None = None, referrer_code: str | None = None) -> Member:
+def register(
+    client: Client,
+    c: Container,
+    phone: str | None = None,
+    referrer_code: str | None = None,
+    separate: tuple[str, ...] = ("id_number",),
+) -> Member:
+    """A member who accepted the documents in force and gave the ``separate`` consents
+    (the ID number's by default, as most tests submit a KYC; none with ``()``)."""
     phone = phone or new_phone()
     send_code(client, phone, "register")
-    body = {"phone": phone, "code": last_code(c, phone)}
+    body = {"phone": phone, "code": last_code(c, phone), "accepted": accepted_now(c)}
     if referrer_code:
         body["referrer_code"] = referrer_code
     response = client.post("/v1/auth/register", json_body=body)
     assert response.status_code == 201, response.body
     data = response.json
+    for purpose in separate:
+        granted = client.post(f"/v1/me/consents/{purpose}", token=data["access_token"], json_body={})
+        assert granted.status_code == 200, granted.body
     return Member(data["member_id"], phone, data["access_token"], data["refresh_token"], data["member_code"])
+
+
+# the local stage's first versions (``legal.ensure_local_documents``), for callers without a container
+LOCAL_ACCEPTED = [{"doc": "privacy", "version": 1}, {"doc": "terms", "version": 1}]
+
+
+def accepted_now(c: Container) -> list[dict[str, Any]]:
+    """What a frontend sends to accept the documents: the versions in force."""
+    return [{"doc": doc.value, "version": v.version} for doc, v in sorted(legal.in_force(c).items())]
+
+
+def close_account(client: Client, token: str, reason: str = "leaving") -> HttpResponse:
+    """Close as a frontend does: read what is lost, then confirm it."""
+    preview = client.get("/v1/me/close", token=token)
+    if preview.status_code != 200:  # e.g. a frozen account: the preview refuses as the close would
+        return preview
+    body = {"reason": reason, "confirmation": preview.json["confirmation"]}
+    return client.post("/v1/me/close", token=token, json_body=body)
 
 
 def login(client: Client, c: Container, phone: str) -> Member:

@@ -54,7 +54,7 @@ def error_body(code: str, message: str, **extra: Any) -> str:
 
 
 # the details an error may show its caller (the rest stay server-side)
-PUBLIC_DETAILS = ("problems", "attempts_left", "available", "scope")
+PUBLIC_DETAILS = ("problems", "attempts_left", "available", "scope", "required", "purpose")
 
 
 def error_response(error: e.DomainError) -> Response:

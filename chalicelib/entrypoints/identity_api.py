@@ -7,6 +7,7 @@ import functools
 from chalice import Blueprint
 
 from ..domain import errors as e
+from ..domain.consent import Acceptance, Channel, ConsentRequired, LegalDoc, LegalDocumentsUnpublished
 from ..domain.identity import OtpPurpose
 from ..service_layer import otp, sessions, step_up
 from . import schemas as s
@@ -40,10 +41,19 @@ def send_code(call: Call) -> s.OtpSent:
     status=201,
     body=s.RegisterRequest,
     response=s.Registered,
-    errors=(e.InvalidPhone, e.InvalidCode, e.PhoneAlreadyRegistered, e.UnknownReferrer),
+    errors=(
+        e.InvalidPhone,
+        e.InvalidCode,
+        e.PhoneAlreadyRegistered,
+        e.UnknownReferrer,
+        ConsentRequired,
+        LegalDocumentsUnpublished,
+    ),
 )
 def register(call: Call) -> s.Registered:
-    result = sessions.register(call.c, call.body.phone, call.body.code, call.body.referrer_code)
+    body = call.body
+    accepted = [Acceptance(LegalDoc(a.doc), a.version) for a in body.accepted]
+    result = sessions.register(call.c, body.phone, body.code, body.referrer_code, accepted, Channel(body.channel))
     assert result.member_code is not None
     return s.Registered(
         member_id=result.member_id,

@@ -11,8 +11,10 @@ from chalice import Blueprint, Response
 from ..adapters.dynamodb.pagination import Page
 from ..adapters.dynamodb.points import PointsEntryItem
 from ..domain import errors as e
+from ..domain.consent import ConfirmationStale, SeparateConsentRequired
 from ..service_layer import members, reviews
 from ..service_layer import points_ledger as points_ledger_service
+from ..service_layer.legal import ConsentSummary
 from ..service_layer.members import MemberView, ReferralView
 from ..service_layer.reviews import ReviewKind, ReviewView
 from . import schemas as s
@@ -52,6 +54,15 @@ def me_out(v: MemberView) -> s.Me:
             babies=[s.BabyOut(birthday=day) for day in v.profile["babies"]],
             complete=v.profile["complete"],
         ),
+        consent=consent_out(v.consent),
+    )
+
+
+def consent_out(v: ConsentSummary) -> s.ConsentSummary:
+    return s.ConsentSummary(
+        accepted=[s.DocVersionOut(doc=doc, version=version) for doc, version in sorted(v.accepted.items())],
+        outstanding=[s.DocVersionOut(doc=a.doc.value, version=a.version) for a in v.outstanding],
+        separate=v.granted,
     )
 
 
@@ -86,7 +97,7 @@ def get_me(call: Call) -> s.Me:
     summary="Update the profile",
     body=s.ProfilePatch,
     response=s.Me,
-    errors=(e.ProfileInvalid, e.InvalidName),
+    errors=(e.ProfileInvalid, e.InvalidName, SeparateConsentRequired),
 )
 def patch_me(call: Call) -> s.Me:
     body = call.body
@@ -164,7 +175,7 @@ def list_referrals(call: Call) -> s.ReferralList:
     status=202,
     body=s.KycRequest,
     response=s.Accepted,
-    errors=(e.InvalidIdNumber, e.InvalidName, e.InvalidState),
+    errors=(e.InvalidIdNumber, e.InvalidName, e.InvalidState, SeparateConsentRequired),
 )
 def submit_kyc(call: Call) -> s.Accepted:
     reviews.submit_kyc(call.c, call.member_id, call.body.real_name, call.body.id_number)
@@ -210,13 +221,13 @@ def get_certificate(call: Call) -> s.Review:
 @route(
     "/v1/me/close",
     "POST",
-    summary="Close the account (退出); personal data is erased",
+    summary="Close the account (退出) with the confirmation of GET /v1/me/close; personal data is erased",
     status=204,
     body=s.CloseRequest,
-    errors=(e.AccountNotClosable,),
+    errors=(e.AccountNotClosable, e.AccountFrozen, ConfirmationStale),
 )
 def close(call: Call) -> None:
-    members.close_account(call.c, call.member_id, call.body.reason)
+    members.close_account(call.c, call.member_id, call.body.reason, call.body.confirmation)
 
 
 @route(

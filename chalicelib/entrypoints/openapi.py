@@ -31,6 +31,20 @@ ERROR_SCHEMA = {
                 },
                 "attempts_left": {"type": "integer", "description": "with invalid_code: tries left for this code"},
                 "available": {"type": "integer", "description": "with an insufficient balance: what is available"},
+                "required": {
+                    "type": "array",
+                    "description": "with consent_required and consent_outdated: the document versions in force",
+                    "items": {
+                        "type": "object",
+                        "required": ["doc", "version"],
+                        "properties": {"doc": {"type": "string"}, "version": {"type": "integer"}},
+                    },
+                },
+                "purpose": {
+                    "type": "string",
+                    "description": "with separate_consent_required: the consent to give first "
+                    "(POST /v1/me/consents/{purpose})",
+                },
             },
         }
     },
@@ -93,8 +107,9 @@ def error_codes(spec: RouteSpec) -> dict[int, set[str]]:
     for error in spec.errors:
         add(status_for(error), error.code)
     # a call that reads the table may find it throttled or unreachable (only the public
-    # documents and liveness read nothing); a write may not learn its outcome
-    if spec.method != "GET" or spec.access.kind != "public":
+    # documents and liveness read nothing; the legal documents are in the table); a write
+    # may not learn its outcome
+    if spec.method != "GET" or spec.access.kind != "public" or spec.path.startswith("/v1/legal/"):
         add(status_for(e.Throttled), e.Throttled.code)
     if spec.method != "GET":
         add(status_for(e.OutcomeUnknown), e.OutcomeUnknown.code)

@@ -15,6 +15,7 @@ from .member_api import member_api
 from .member_lists_api import member_lists_api
 from .meta_api import meta_api
 from .ops_api import ops_api
+from .privacy_api import privacy_api
 from .shop_api import shop_api
 from .sms_worker import workers
 from .tickets_api import tickets_api
@@ -29,6 +30,7 @@ def register_all(app: Chalice) -> None:
         identity_api,
         member_api,
         member_lists_api,
+        privacy_api,
         wallet_api,
         admin_api,
         backoffice_api,

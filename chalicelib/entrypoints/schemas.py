@@ -106,10 +106,27 @@ class SteppedUp(Out):
     valid_until: datetime = Field(description="until then this session may change the payout account or withdraw")
 
 
+class DocAcceptance(Body):
+    doc: Literal["privacy", "terms"]
+    version: int = Field(ge=1, le=999_999)
+
+
+ConsentChannel = Literal["web", "app", "mini_program", "other"]
+
+
 class RegisterRequest(Body):
     phone: Phone
     code: Code
     referrer_code: Annotated[str | None, Field(max_length=32)] = None
+    accepted: Annotated[
+        list[DocAcceptance],
+        Field(
+            max_length=4,
+            description="the versions in force of the privacy policy and the terms (GET /v1/legal/{doc}); "
+            "missing or stale: 422 consent_required naming them",
+        ),
+    ] = []
+    channel: ConsentChannel = Field("other", description="where the member accepted, stored with the consent")
 
 
 class Registered(Out):
@@ -194,6 +211,20 @@ class ProfileOut(Out):
     complete: bool
 
 
+class DocVersionOut(Out):
+    doc: str
+    version: int
+
+
+class ConsentSummary(Out):
+    accepted: list[DocVersionOut] = Field(description="the latest version of each document the member accepted")
+    outstanding: list[DocVersionOut] = Field(
+        description="versions in force not yet accepted: spends and withdrawals answer 403 consent_outdated "
+        "until POST /v1/me/consents accepts them"
+    )
+    separate: list[str] = Field(description="separate consents given: id_number, babies, biometric")
+
+
 class Me(Out):
     member_id: str
     member_code: str | None
@@ -206,6 +237,7 @@ class Me(Out):
     points: PointsSummary
     wallet: WalletSummary
     profile: ProfileOut
+    consent: ConsentSummary
 
 
 def _some_of(*names: str) -> dict[str, object]:
@@ -332,6 +364,9 @@ class CertificateRevealed(Out):
 
 class CloseRequest(Body):
     reason: Reason
+    confirmation: Annotated[
+        str, Field(min_length=1, max_length=64, description="the confirmation of GET /v1/me/close (what is lost)")
+    ]
 
 
 # --- staff ------------------------------------------------------------------------------------

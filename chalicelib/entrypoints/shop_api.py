@@ -15,6 +15,7 @@ from chalice import Blueprint, Response
 from ..domain import errors as e
 from ..domain import signing
 from ..domain import wallet as w
+from ..domain.consent import ConsentOutdated
 from ..domain.holds import HoldError, HoldState
 from ..domain.signing import InvalidSignature, MissingScope
 from ..service_layer import earning, shop_payments
@@ -43,6 +44,7 @@ route = functools.partial(endpoint, shop_api, tag="shop", verify=check_signature
         w.InsufficientBalance,
         shop_payments.PaymentMismatch,
         e.AccountFrozen,
+        ConsentOutdated,
     ),
 )
 def hold(call: Call) -> Response:

@@ -13,6 +13,7 @@ from ..adapters.dynamodb.pagination import Page
 from ..adapters.dynamodb.wallet import WalletEntryItem
 from ..domain import errors as e
 from ..domain import wallet as w
+from ..domain.consent import ConsentOutdated
 from ..domain.points import InsufficientPoints, PointsDebt
 from ..service_layer import draws, mall, settlement, wallet
 from . import schemas as s
@@ -68,7 +69,7 @@ def wallet_ledger_out(page: Page[WalletEntryItem]) -> s.WalletLedger:
         InsufficientPoints,
         PointsDebt,
         wallet.ExchangeCapExceeded,
-        e.AccountFrozen,
+        e.AccountFrozen, ConsentOutdated,
     ),
 )
 def exchange(call: Call) -> s.Exchanged:
@@ -107,7 +108,7 @@ def _session(call: Call) -> str:
     errors=(
         e.StepUpRequired,
         e.KycRequired,
-        e.AccountFrozen,
+        e.AccountFrozen, ConsentOutdated,
         w.BelowMinimum,
         w.InsufficientBalance,
         wallet.PayoutAccountRequired,
@@ -154,7 +155,7 @@ def catalogue(call: Call) -> s.MallItemList:
     response=s.MallOrder,
     idempotent=True,
     summary="Check out a mall item: points-only is spent at once; cash + points holds the points for 30 minutes",
-    errors=(mall.OutOfStock, mall.UnknownItem, InsufficientPoints, PointsDebt, e.AccountFrozen),
+    errors=(mall.OutOfStock, mall.UnknownItem, InsufficientPoints, PointsDebt, e.AccountFrozen, ConsentOutdated),
 )
 def checkout(call: Call) -> s.MallOrder:
     body = call.body
@@ -193,7 +194,15 @@ def get_campaign(call: Call, campaign_id: str) -> s.DrawCampaign:
     response=s.DrawResult,
     idempotent=True,
     summary="Draw once (幸运抽奖): pays the points, rolls the OS CSPRNG, records the draw",
-    errors=(draws.CampaignClosed, draws.DailyDrawLimit, InsufficientPoints, PointsDebt, e.NotFound, e.AccountFrozen),
+    errors=(
+        draws.CampaignClosed,
+        draws.DailyDrawLimit,
+        InsufficientPoints,
+        PointsDebt,
+        e.NotFound,
+        e.AccountFrozen,
+        ConsentOutdated,
+    ),
 )
 def draw(call: Call, campaign_id: str) -> s.DrawResult:
     return s.DrawResult(**draws.draw(call.c, call.member_id, campaign_id, call.idempotency_key()))
@@ -216,7 +225,7 @@ def list_projects(call: Call) -> s.CharityList:
     response=s.Pledged,
     idempotent=True,
     summary="Take seats in a charity project with points; seats never overfill",
-    errors=(draws.ProjectFull, InsufficientPoints, PointsDebt, e.NotFound, e.AccountFrozen),
+    errors=(draws.ProjectFull, InsufficientPoints, PointsDebt, e.NotFound, e.AccountFrozen, ConsentOutdated),
 )
 def pledge(call: Call, project_id: str) -> s.Pledged:
     return s.Pledged(**draws.pledge(call.c, call.member_id, project_id, call.body.seats, call.idempotency_key()))

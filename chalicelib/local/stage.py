@@ -30,6 +30,7 @@ def start(*, clock: Clock | None = None, rules: Rules | RulesRegistry | None = N
     Without a ``clock`` (the dev server), business time is the wall clock shifted by
     ``POST /v1/dev/clock``, while TOTP codes and signature windows keep real time. A test
     passes its own clock, which then serves both."""
+    from ..service_layer.legal import ensure_local_documents
     from ..service_layer.staff import ensure_local_admin
 
     local_environment()
@@ -41,6 +42,7 @@ def start(*, clock: Clock | None = None, rules: Rules | RulesRegistry | None = N
     container = bootstrap(aws.settings, clock=clock, wall_clock=wall, rules=rules, outbox=Outbox(), session=aws.session)
     install(container)
     ensure_local_admin(container)
+    ensure_local_documents(container)
     from app import app
 
     from . import dev_api

@@ -27,7 +27,7 @@ from ..domain.wallet import WalletEntryKind
 from .common import audit, fingerprint, once_per_key, remember
 from .members import require_member
 from .points_ledger import MemberPoints, balance_pk
-from .wallet import MemberWallet, guard_active, require_active
+from .wallet import MemberWallet, guard_active, require_may_spend
 
 
 class CampaignClosed(Conflict):
@@ -168,7 +168,7 @@ def draw(c: Container, member_id: str, campaign_id: str, key: str | None) -> dic
 
     def attempt() -> dict[str, Any]:
         member = require_member(member_id)
-        require_active(member)
+        require_may_spend(c, member)
         campaign = DrawCampaignItem.get_or_none(f"DRAW#{campaign_id}", DrawCampaignItem.SK)
         if campaign is None:
             raise NotFound("No such draw.")
@@ -329,7 +329,7 @@ def pledge(c: Container, member_id: str, project_id: str, seats: int, key: str |
 
     def attempt() -> dict[str, Any]:
         member = require_member(member_id)
-        require_active(member)
+        require_may_spend(c, member)
         project = CharityProjectItem.get_or_none(f"CHARITY#{project_id}", CharityProjectItem.SK)
         if project is None:
             raise NotFound("No such project.")

@@ -29,7 +29,7 @@ from .common import audit, fingerprint, once_per_key, remember
 from .hold_items import close_hold
 from .members import require_member
 from .points_ledger import MemberPoints
-from .wallet import guard_active, require_active
+from .wallet import guard_active, require_may_spend
 
 
 class OutOfStock(Conflict):
@@ -232,7 +232,7 @@ def checkout(
 
     def attempt() -> dict[str, Any]:
         member = require_member(member_id)
-        require_active(member)
+        require_may_spend(c, member)
         item = MallItem.get_or_none(f"MALL#{item_id}", MallItem.SK)
         option = next((o for o in (item.options if item else []) if o.option_id == option_id), None)
         if item is None or not item.active or option is None:

@@ -14,19 +14,24 @@ from pynamodb.exceptions import UpdateError
 from ulid import ULID
 
 from ..adapters.dynamodb.base import iso
+from ..adapters.dynamodb.consent import Consents
 from ..adapters.dynamodb.identity import IdNumberItem, MemberCodeItem, MemberItem, PhoneItem, ReviewItem
 from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.points import PointsBalanceItem
+from ..adapters.dynamodb.settlement import unreleased_reward_fen
 from ..adapters.dynamodb.wallet import PayoutAccountItem, WalletItem, WithdrawalItem
 from ..bootstrap import Container
+from ..domain import consent as consent_rules
 from ..domain import identity
 from ..domain import points as points_domain
 from ..domain import wallet as wallet_domain
 from ..domain.calendar import Month, local_date, seconds_until_next_local_day
+from ..domain.consent import Purpose, require_granted
 from ..domain.errors import (
     AccountFrozen,
     AccountNotClosable,
     BindingClosed,
+    ConcurrentUpdate,
     Forbidden,
     NotFound,
     PhoneAlreadyRegistered,
@@ -36,7 +41,7 @@ from ..domain.errors import (
 )
 from ..domain.events import ProfileCompleted, ReferralEffective
 from ..domain.identity import MemberStatus, Profile
-from . import otp
+from . import legal, otp
 from .common import retrying
 from .points_ledger import load_state
 from .sessions import (
@@ -76,6 +81,7 @@ class MemberView:
     points: PointsView
     balance_fen: int
     held_fen: int
+    consent: legal.ConsentSummary
     profile: dict[str, object] = field(default_factory=dict)
 
 
@@ -138,6 +144,7 @@ def view(c: Container, member_id: str) -> MemberView:
         ),
         balance_fen=int(wallet.balance_fen) if wallet else 0,
         held_fen=int(wallet.held_fen) if wallet else 0,
+        consent=legal.summary(c, member),
         profile={
             "name": identity.mask_name(profile.name) if profile.name else None,
             "birthday": profile.birthday,
@@ -161,6 +168,10 @@ def update_profile(
     def attempt() -> None:
         member = require_member(member_id)
         require_live_or_frozen(member)
+        if babies:
+            # minors' data needs its own consent (PIPL art. 28, 31); the versioned update
+            # below loses to a withdrawal committed meanwhile, and the retry refuses
+            require_granted(Consents.state_of(member).granted, Purpose.BABIES)
         now = c.now()
         before = decrypt_profile(c, member)
         after = identity.apply_profile_changes(
@@ -378,19 +389,46 @@ def _erase_payout_snapshots(member_id: str) -> None:
             raise AccountNotClosable() from exc
 
 
-def close_account(c: Container, member_id: str, reason: str) -> None:
-    """Erase personal data, keep ledgers and the anonymous tree node (RULES.md 1)."""
+def _closable(member: MemberItem) -> None:
+    if member.status == MemberStatus.PENDING:
+        raise Forbidden("This account is not active.")
+    if member.status == MemberStatus.FROZEN:
+        # a freeze is often an investigation: erasing the data now would end it
+        raise AccountFrozen("A frozen account cannot be closed until ops unfreeze it.")
+
+
+def close_preview(c: Container, member_id: str) -> consent_rules.ClosePreview:
+    """What closing forfeits now: points (available, pending, held) and rewards not yet
+    released; the member confirms with this preview's ``confirmation``."""
+    member = require_member(member_id)
+    _closable(member)
+    live, _ = points_domain.expire(
+        load_state(PointsBalanceItem.get_or_none(member.pk, PointsBalanceItem.SK)), Month.of(local_date(c.now()))
+    )
+    wallet = WalletItem.get_or_none(member.pk, WalletItem.SK)
+    return consent_rules.close_preview(
+        member_id,
+        points_available=live.available,
+        points_pending=live.pending,
+        points_held=live.held,
+        unreleased_rewards_fen=unreleased_reward_fen(member_id),
+        balance_fen=int(wallet.balance_fen) if wallet else 0,
+        held_fen=int(wallet.held_fen) if wallet else 0,
+    )
+
+
+def close_account(c: Container, member_id: str, reason: str, confirmation: str) -> None:
+    """Erase personal data, keep ledgers and the anonymous tree node (RULES.md 1), once
+    the member confirmed the preview of what is lost (a preview gone stale refuses)."""
 
     def attempt() -> None:
         member = require_member(member_id)
-        if member.status == MemberStatus.PENDING:
-            raise Forbidden("This account is not active.")
-        if member.status == MemberStatus.FROZEN:
-            # a freeze is often an investigation: erasing the data now would end it
-            raise AccountFrozen("A frozen account cannot be closed until ops unfreeze it.")
+        _closable(member)
         wallet = WalletItem.get_or_none(member.pk, WalletItem.SK)
         if wallet is not None and (wallet.balance_fen or wallet.held_fen or wallet.open_withdrawals):
             raise AccountNotClosable()
+        balance = PointsBalanceItem.get_or_none(member.pk, PointsBalanceItem.SK)
+        consent_rules.require_confirmation(close_preview(c, member_id).confirmation, confirmation)
         _erase_payout_snapshots(member_id)
         now = c.now()
         uow = c.uow()
@@ -401,6 +439,16 @@ def close_account(c: Container, member_id: str, reason: str) -> None:
             WalletItem.pk.does_not_exist()
             | ((WalletItem.balance_fen == 0) & (WalletItem.held_fen == 0) & (WalletItem.open_withdrawals == 0)),
             on_fail=AccountNotClosable(),
+        )
+        # points that moved since the preview was checked: the retry checks it again
+        uow.check(
+            PointsBalanceItem,
+            member.pk,
+            PointsBalanceItem.SK,
+            PointsBalanceItem.pk.does_not_exist()
+            if balance is None
+            else PointsBalanceItem.version == int(balance.version),
+            on_fail=ConcurrentUpdate(),
         )
         erased = [
             MemberItem.phone_enc,

@@ -12,12 +12,14 @@ from enum import StrEnum
 from pynamodb.expressions.condition import Condition
 
 from ..adapters.dynamodb.base import iso
+from ..adapters.dynamodb.consent import Consents
 from ..adapters.dynamodb.identity import IdNumberItem, MemberItem, ReviewItem
 from ..adapters.dynamodb.pagination import Page, query_page
 from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.tokens import Principal
 from ..bootstrap import Container
 from ..domain import identity
+from ..domain.consent import Purpose, SeparateConsentRequired, require_granted
 from ..domain.errors import Conflict, InvalidState, KycRequired, NotFound
 from ..domain.events import NutritionistCertified
 from ..domain.identity import NUTRITIONIST_ROLE
@@ -81,7 +83,15 @@ def _still_at(item: ReviewItem) -> Condition:
     return ReviewItem.version == item.version
 
 
-def _submit(c: Container, member_id: str, kind: ReviewKind, details: dict[str, str], id_index: str | None) -> None:
+def _submit(
+    c: Container,
+    member_id: str,
+    kind: ReviewKind,
+    details: dict[str, str],
+    id_index: str | None,
+    *,
+    needs: Purpose | None = None,
+) -> None:
     member = require_member(member_id)
     require_live_or_frozen(member)
     details_enc = c.cipher.encrypt(json.dumps(details, ensure_ascii=False), field=f"review-{kind.value}")
@@ -114,19 +124,31 @@ def _submit(c: Container, member_id: str, kind: ReviewKind, details: dict[str, s
             ),
             condition=unchanged,
         )
+        if needs is not None:
+            # a withdrawal of the consent committed meanwhile erased; this must not re-store
+            uow.check(
+                MemberItem,
+                member.pk,
+                MemberItem.SK,
+                Consents.granted_condition(needs),
+                on_fail=SeparateConsentRequired(purpose=needs.value),
+            )
         uow.commit()
 
     retrying(attempt)
 
 
 def submit_kyc(c: Container, member_id: str, real_name: str, id_number: str) -> None:
+    # the ID number is not even read without its separate consent (PIPL art. 29)
+    require_granted(Consents.state_of(require_member(member_id)).granted, Purpose.ID_NUMBER)
     real_name = identity.validate_person_name(real_name)
     compact = identity.validate_resident_id(id_number)
     id_index = c.keys.blind_index("resident-id", compact)
     holder = IdNumberItem.get_or_none(f"IDNUM#{id_index}", IdNumberItem.SK)
     if holder is not None and holder.member_id != member_id:
         raise IdNumberInUse()
-    _submit(c, member_id, ReviewKind.KYC, {"real_name": real_name, "id_number": compact}, id_index)
+    details = {"real_name": real_name, "id_number": compact}
+    _submit(c, member_id, ReviewKind.KYC, details, id_index, needs=Purpose.ID_NUMBER)
 
 
 def submit_certificate(c: Container, member_id: str, certificate_no: str, issuer: str, issued_on: date) -> None:

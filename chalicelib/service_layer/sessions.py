@@ -19,6 +19,7 @@ import pyotp
 from ulid import ULID
 
 from ..adapters.dynamodb.base import epoch, iso, shard_of
+from ..adapters.dynamodb.consent import Consents
 from ..adapters.dynamodb.identity import (
     MemberCodeItem,
     MemberItem,
@@ -32,6 +33,7 @@ from ..adapters.dynamodb.uow import UnitOfWork
 from ..adapters.tokens import Principal, hash_refresh_secret, new_refresh_token, split_refresh_token
 from ..bootstrap import Container
 from ..domain import identity
+from ..domain.consent import Acceptance, Channel
 from ..domain.errors import (
     InvalidCode,
     InvalidToken,
@@ -42,7 +44,7 @@ from ..domain.errors import (
 )
 from ..domain.events import MemberRegistered, ReferralEffective, SessionStarted
 from ..domain.identity import MemberStatus, OtpPurpose
-from . import otp
+from . import legal, otp
 from .common import audit, retrying
 
 MEMBER_CODE_TRIES = 5
@@ -62,6 +64,18 @@ class StaffSession:
     staff_id: str
     access_token: str
     roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Consented:
+    """The document versions a registration accepted, and through which channel."""
+
+    accepted: list[Acceptance]
+    channel: Channel
+
+    def record(self, uow: UnitOfWork, member_id: str, now: datetime) -> dict[str, int]:
+        ids = legal.new_record_ids(len(self.accepted))
+        return Consents.record_acceptances(uow, member_id, ids, self.accepted, self.channel, now)
 
 
 class _MemberCodeTaken(Exception):
@@ -180,13 +194,24 @@ def new_member_item(
 
 
 # --- member registration and sign-in -------------------------------------------------------------
-def register(c: Container, phone_raw: str, code: str, referrer_code: str | None) -> MemberSession:
+def register(
+    c: Container,
+    phone_raw: str,
+    code: str,
+    referrer_code: str | None,
+    accepted: list[Acceptance],
+    channel: Channel,
+) -> MemberSession:
+    """Registration records the acceptance of the document versions in force (PIPL art.
+    14): a missing or stale one refuses it (``consent_required``, naming them). Checked
+    after the code and the referrer, so each of their answers stays what it was."""
     phone = identity.normalize_phone(phone_raw)
     index = otp.phone_index(c, phone)
     # the number first: a member code is looked up only for a caller who proved a number,
     # so codes cannot be probed without one
     code_item = otp.spend_try(c, index, OtpPurpose.REGISTER, code)
     referrer = resolve_referrer(referrer_code) if referrer_code else None
+    consented = Consented(legal.for_registration(c, accepted), channel)
 
     def attempt() -> MemberSession:
         link = PhoneItem.get_or_none(f"PHONE#{index}", PhoneItem.SK)
@@ -196,8 +221,10 @@ def register(c: Container, phone_raw: str, code: str, referrer_code: str | None)
         for _ in range(MEMBER_CODE_TRIES):
             try:
                 if existing is not None:
-                    return _activate(c, existing, code_item, referrer, explicit_code=referrer_code is not None)
-                return _create_active(c, phone, index, code_item, referrer)
+                    return _activate(
+                        c, existing, code_item, referrer, consented, explicit_code=referrer_code is not None
+                    )
+                return _create_active(c, phone, index, code_item, referrer, consented)
             except _MemberCodeTaken:
                 continue
         raise RuntimeError("could not draw a free member code")
@@ -206,7 +233,7 @@ def register(c: Container, phone_raw: str, code: str, referrer_code: str | None)
 
 
 def _create_active(
-    c: Container, phone: str, index: str, code_item: OtpItem, referrer: MemberItem | None
+    c: Container, phone: str, index: str, code_item: OtpItem, referrer: MemberItem | None, consented: Consented
 ) -> MemberSession:
     now = c.now()
     member_id = str(ULID())
@@ -214,6 +241,7 @@ def _create_active(
     member = new_member_item(c, member_id, phone, index, now, MemberStatus.ACTIVE, referrer, "code")
     member.activated_at = now
     member.member_code = _claim_member_code(uow, c, member_id)
+    member.accepted_docs = consented.record(uow, member_id, now)
     uow.put(
         PhoneItem(pk=f"PHONE#{index}", sk=PhoneItem.SK, member_id=member_id),
         condition=PhoneItem.pk.does_not_exist(),
@@ -230,7 +258,13 @@ def _create_active(
 
 
 def _activate(
-    c: Container, member: MemberItem, code_item: OtpItem, referrer: MemberItem | None, *, explicit_code: bool
+    c: Container,
+    member: MemberItem,
+    code_item: OtpItem,
+    referrer: MemberItem | None,
+    consented: Consented | None,
+    *,
+    explicit_code: bool,
 ) -> MemberSession:
     """A pending friend proves the number: the account becomes active (their consent).
 
@@ -249,6 +283,10 @@ def _activate(
         MemberItem.status.set(MemberStatus.ACTIVE.value),
         MemberItem.activated_at.set(now),
     ]
+    # a friend who activates by signing in (no consent in that body) has accepted
+    # nothing yet: they are asked before their first spend, like after a new version
+    if consented is not None:
+        actions.append(MemberItem.accepted_docs.set(consented.record(uow, member.member_id, now)))
     code = _claim_member_code(uow, c, member.member_id)
     actions.append(MemberItem.member_code.set(code))
     # a code the friend chose binds, even the inviter's own code on a stale invitation
@@ -321,7 +359,7 @@ def login(c: Container, phone_raw: str, code: str) -> MemberSession:
         if member.status == MemberStatus.PENDING:
             for _ in range(MEMBER_CODE_TRIES):
                 try:
-                    return _activate(c, member, code_item, None, explicit_code=False)
+                    return _activate(c, member, code_item, None, None, explicit_code=False)
                 except _MemberCodeTaken:
                     continue
             raise RuntimeError("could not draw a free member code")

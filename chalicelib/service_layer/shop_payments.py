@@ -18,7 +18,7 @@ from ..domain.wallet import WalletEntryKind
 from .common import fingerprint, idempotent, remember, retrying
 from .earning import live_member
 from .hold_items import close_hold
-from .wallet import MemberWallet, guard_active, require_active
+from .wallet import MemberWallet, guard_active, require_may_spend
 
 
 class PaymentNotFound(NotFound):
@@ -73,7 +73,7 @@ def hold(c: Container, order_id: str, member_id: str, amount_fen: int) -> tuple[
         return payment_view(existing), False
 
     def attempt() -> dict[str, Any]:
-        require_active(live_member(member_id))
+        require_may_spend(c, live_member(member_id))
         now = c.now()
         expires = now + timedelta(seconds=c.rules.wallet.shop_payment_hold_ttl_s)
         uow = c.uow()

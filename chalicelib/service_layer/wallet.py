@@ -49,7 +49,7 @@ from ..domain.holds import HoldState, resolve
 from ..domain.identity import MemberStatus
 from ..domain.points import EntryKind
 from ..domain.wallet import WalletEntryKind, WalletState
-from . import step_up
+from . import legal, step_up
 from .accounts import VersionedAccount
 from .common import audit, fingerprint, once_per_key, remember, retrying
 from .disclosure import record_reveal
@@ -217,6 +217,16 @@ def require_active(member: MemberItem) -> None:
         raise Forbidden("This account is not active.")
 
 
+def require_may_spend(c: Container, member: MemberItem) -> None:
+    """The one policy of every spend and withdrawal (mall, draw, pledge, exchange, shop
+    aibi payment, withdrawal): the account is active (RULES.md 1) and its member accepted
+    every legal document version in force (``consent_outdated``). Inside the transaction
+    ``guard_active`` repeats the status; the consent needs no repeat, because acceptance
+    only moves forward and no version takes effect before it is published."""
+    require_active(member)
+    legal.require_current(c, member)
+
+
 OPEN_STATUSES = frozenset({MemberStatus.ACTIVE.value, MemberStatus.FROZEN.value, MemberStatus.PENDING.value})
 
 
@@ -357,7 +367,7 @@ def exchange(c: Container, member_id: str, points: int, key: str | None) -> dict
 
     def attempt() -> dict[str, Any]:
         member = require_member(member_id)
-        require_active(member)
+        require_may_spend(c, member)
         now = c.now()
         window = next((win for win in open_windows(now) if win.starts_at <= now < win.ends_at), None)
         if window is None:
@@ -482,7 +492,7 @@ def request_withdrawal(
 
     def attempt() -> dict[str, Any]:
         member = require_member(member_id)
-        require_active(member)
+        require_may_spend(c, member)
         name = _verified_name(c, member_id)
         payout = PayoutAccountItem.get_or_none(member.pk, PayoutAccountItem.SK)
         if payout is None or c.cipher.decrypt(payout.holder_enc, field="payout-holder") != name:

@@ -68,6 +68,10 @@ function registrationMessage(refused: RegisterError): string {
       return "Not a valid mobile number";
     case "unknown_referrer":
       return "No member has this referral code";
+    case "consent_required":
+      return `Please accept: ${(refused.error.required ?? []).map((r) => `${r.doc} v${r.version}`).join(", ")}`;
+    case "legal_documents_unpublished":
+      return "Registration is not open yet";
     case "payload_too_large":
     case "unsupported_media_type":
       return "Please try again";
@@ -78,8 +82,20 @@ function registrationMessage(refused: RegisterError): string {
   }
 }
 
-export async function registerMember(phone: string, code: string, referrerCode?: string): Promise<Registered> {
-  const body: RegisterBody = { phone, code, ...(referrerCode ? { referrer_code: referrerCode } : {}) };
+// The versions the member accepted are the ones GET /v1/legal/{doc} showed them.
+export async function registerMember(
+  phone: string,
+  code: string,
+  accepted: { doc: "privacy" | "terms"; version: number }[],
+  referrerCode?: string,
+): Promise<Registered> {
+  const body: RegisterBody = {
+    phone,
+    code,
+    accepted,
+    channel: "app",
+    ...(referrerCode ? { referrer_code: referrerCode } : {}),
+  };
   try {
     const registered = await post<RegisterBody, Registered>("/v1/auth/register", body);
     const tokens: [string, string] = [registered.access_token, registered.refresh_token];

@@ -152,7 +152,16 @@ class Paths:
         return send
 
     def run(self) -> list[tuple[str, dict[str, Any], str]]:
-        from tests.builders import admin_token, decide_review, last_code, new_phone, register, run_job, send_code
+        from tests.builders import (
+            accepted_now,
+            admin_token,
+            decide_review,
+            last_code,
+            new_phone,
+            register,
+            run_job,
+            send_code,
+        )
 
         client, c = self.client, self.c
         # warm-up: every client created, every secret cached, every code path imported
@@ -164,7 +173,7 @@ class Paths:
         self.measure("otp (register)", lambda: send_code(client, phone, "register"), "rate limits + code item")
 
         def do_register(referrer_code: str | None = None, phone: str = phone) -> Any:
-            body = {"phone": phone, "code": last_code(c, phone)}
+            body = {"phone": phone, "code": last_code(c, phone), "accepted": accepted_now(c)}
             if referrer_code:
                 body["referrer_code"] = referrer_code
             response = client.post("/v1/auth/register", json_body=body)

@@ -39,6 +39,7 @@ from chalicelib.service_layer.sessions import current_principal
 from tests.builders import (
     admin_token,
     assert_error,
+    close_account,
     decide_review,
     fresh_ip,
     login,
@@ -237,7 +238,7 @@ def _fallen_members(client: Client, c: Container) -> list[Caller]:
     assert client.post("/v1/auth/logout", token=logged_out.access_token).status_code == 204
     fresh_ip(client)
     closed = register(client, c)
-    answer = client.post("/v1/me/close", token=closed.access_token, json_body={"reason": "matrix"})
+    answer = close_account(client, closed.access_token, "matrix")
     assert answer.status_code in (200, 202, 204), answer.body
     return [
         _bearer(c, "member logged out", logged_out.access_token, None, stands=False),

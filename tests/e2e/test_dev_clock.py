@@ -11,7 +11,7 @@ from chalicelib.bootstrap import install
 from chalicelib.local import stage
 from chalicelib.local.gateway import Client
 from chalicelib.local.queues import drain
-from tests.builders import keyed, new_phone, post_event
+from tests.builders import LOCAL_ACCEPTED, keyed, new_phone, post_event
 
 
 @pytest.fixture
@@ -36,7 +36,8 @@ def code(client, phone):
 def register(client, referrer_code=None):
     phone = new_phone()
     assert client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": "register"}).status_code == 202
-    body = {"phone": phone, "code": code(client, phone)} | ({"referrer_code": referrer_code} if referrer_code else {})
+    body = {"phone": phone, "code": code(client, phone), "accepted": LOCAL_ACCEPTED}
+    body |= ({"referrer_code": referrer_code} if referrer_code else {})
     response = client.post("/v1/auth/register", json_body=body)
     assert response.status_code == 201, response.body
     return response.json
@@ -99,7 +100,8 @@ def test_codes_and_tokens_keep_real_time_when_the_business_clock_moves(dev):
     client.post("/v1/dev/clock", json_body={"now": "2026-10-20T10:00:00+08:00"})
     # the 60 s between codes is real time: a month back in business time changes nothing
     assert client.post("/v1/auth/otp", json_body={"phone": phone, "purpose": "register"}).status_code == 429
-    registered = client.post("/v1/auth/register", json_body={"phone": phone, "code": code(client, phone)})
+    body = {"phone": phone, "code": code(client, phone), "accepted": LOCAL_ACCEPTED}
+    registered = client.post("/v1/auth/register", json_body=body)
     assert registered.status_code == 201, registered.body
     client.post("/v1/dev/clock", json_body={"now": "2027-03-01T10:00:00+08:00"})
     # months later in business time, the 15-minute access token is still valid

@@ -41,7 +41,7 @@ MEMBER = {
     ("POST", "/v1/me/referrals"): ({"phone": PHONE}, set()),
     ("POST", "/v1/me/kyc"): ({"real_name": "张三", "id_number": KYC_ID}, set()),
     ("POST", "/v1/me/nutritionist"): ({"certificate_no": "C-1", "issuer": "学会", "issued_on": "2024-01-01"}, set()),
-    ("POST", "/v1/me/close"): ({"reason": "bye"}, set()),
+    ("POST", "/v1/me/close"): ({"reason": "bye", "confirmation": "0" * 24}, set()),
 }
 
 NOT_JSON_OBJECTS = [

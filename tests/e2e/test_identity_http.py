@@ -23,8 +23,10 @@ from chalicelib.adapters.dynamodb.wallet import WalletItem
 from chalicelib.local.queues import drain
 from tests.builders import (
     CODE,
+    LOCAL_ACCEPTED,
     admin_token,
     assert_error,
+    close_account,
     decide_review,
     forbid_server_errors,
     last_code,
@@ -68,7 +70,7 @@ def code_from_outbox(client, phone: str) -> str:
 
 
 def post_register(client, phone: str, code: str, referrer_code: str | None = None):
-    body = {"phone": phone, "code": code}
+    body = {"phone": phone, "code": code, "accepted": LOCAL_ACCEPTED}
     if referrer_code is not None:
         body["referrer_code"] = referrer_code
     return client.post("/v1/auth/register", json_body=body)
@@ -608,7 +610,7 @@ def test_reviews_need_ops_or_admin(client, stack):
 
 # --- profile, share link and QR code -----------------------------------------------------------------
 def test_patching_the_profile_answers_the_me_shape_with_the_name_masked(client, stack):
-    member = register(client, stack)
+    member = register(client, stack, separate=("babies",))
     patch = {
         "name": "张三丰",
         "birthday": "1990-05-01",
@@ -642,7 +644,7 @@ def test_a_partial_patch_keeps_the_other_fields(client, stack):
 
 @pytest.mark.parametrize("patch", [{"birthday": "2026-11-24"}, {"babies": [{"birthday": "2027-01-01"}]}])
 def test_an_impossible_birthday_is_422(client, stack, patch):
-    member = register(client, stack)
+    member = register(client, stack, separate=("babies",))
     assert_error(client.patch("/v1/me", token=member.access_token, json_body=patch), 422, "invalid_profile")
     assert me(client, member)["profile"]["birthday"] is None
 
@@ -715,7 +717,7 @@ def test_closing_erases_personal_data_and_keeps_the_anonymous_tree_node(client, 
     referrer = register(client, stack)
     member = register(client, stack, referrer_code=referrer.member_code)
     client.patch("/v1/me", token=member.access_token, json_body={"name": "王五", "region": "北京"})
-    closed = client.post("/v1/me/close", token=member.access_token, json_body={"reason": "moving abroad"})
+    closed = close_account(client, member.access_token, "moving abroad")
     assert closed.status_code == 204, closed.body
 
     assert_error(client.get("/v1/me", token=member.access_token), 401, "invalid_token")
@@ -736,7 +738,7 @@ def test_closing_erases_personal_data_and_keeps_the_anonymous_tree_node(client, 
 def test_closing_is_refused_while_the_wallet_holds_aibi(client, stack):
     member = register(client, stack)
     WalletItem(pk=f"MEMBER#{member.member_id}", sk=WalletItem.SK, member_id=member.member_id, balance_fen=100).save()
-    answer = client.post("/v1/me/close", token=member.access_token, json_body={"reason": "bye"})
+    answer = close_account(client, member.access_token, "bye")
     assert_error(answer, 409, "account_not_closable")
     assert me(client, member)["status"] == "active"
 
@@ -750,5 +752,5 @@ def test_closing_is_refused_while_a_withdrawal_is_open(client, stack):
         held_fen=10_000,
         open_withdrawals=1,
     ).save()
-    answer = client.post("/v1/me/close", token=member.access_token, json_body={"reason": "bye"})
+    answer = close_account(client, member.access_token, "bye")
     assert_error(answer, 409, "account_not_closable")

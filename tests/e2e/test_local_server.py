@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from chalicelib.local import queues
-from tests.builders import new_phone
+from tests.builders import LOCAL_ACCEPTED, new_phone
 
 
 @pytest.fixture
@@ -61,7 +61,8 @@ def test_register_and_read_me_over_a_real_socket(server, stack):
     assert call(server, "POST", "/v1/auth/otp", {"phone": phone, "purpose": "register"})[0] == 202
     [sms] = sms_to(server, phone)
     code = re.search(r"\b(\d{6})\b", sms["text"]).group(1)
-    status, registered, _ = call(server, "POST", "/v1/auth/register", {"phone": phone, "code": code})
+    body = {"phone": phone, "code": code, "accepted": LOCAL_ACCEPTED}
+    status, registered, _ = call(server, "POST", "/v1/auth/register", body)
     assert status == 201
     status, me, headers = call(server, "GET", "/v1/me", token=registered["access_token"])
     assert status == 200 and me["member_id"] == registered["member_id"] and me["points"]["available"] == 60

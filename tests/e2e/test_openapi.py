@@ -128,7 +128,7 @@ def test_error_answers_list_their_codes_with_the_common_ones_the_gateway_and_par
     me_patch = paths["/v1/me"]["patch"]
     assert error_codes(me_patch, "400") == ["invalid_request"]
     assert error_codes(me_patch, "401") == ["unauthorized"]
-    assert error_codes(me_patch, "403") == ["forbidden"]
+    assert error_codes(me_patch, "403") == ["forbidden", "separate_consent_required"]
     assert set(error_codes(me_patch, "422")) == {"invalid_name", "invalid_profile"}
     assert error_codes(me_patch, "413") == ["payload_too_large"]
     approve = paths["/v1/admin/withdrawals/{withdrawal_id}/approve"]["post"]

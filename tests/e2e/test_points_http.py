@@ -212,7 +212,7 @@ def test_purchase_points_double_in_the_birth_month_of_the_member_or_a_baby(clien
     mother = register(client, stack)
     patched = client.patch("/v1/me", token=mother.access_token, json_body={"birthday": "1990-11-05"})
     assert patched.status_code == 200, patched.body
-    baby_month = register(client, stack)
+    baby_month = register(client, stack, separate=("babies",))
     patched = client.patch(
         "/v1/me",
         token=baby_month.access_token,

@@ -2,7 +2,7 @@
 corrections of referral bindings (reason, audit, no cycles, admin only)."""
 
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import admin_token, register, staff_token
+from tests.builders import admin_token, close_account, register, staff_token
 
 
 def points_of(client, member):
@@ -81,7 +81,7 @@ def test_a_frozen_account_cannot_be_closed_until_unfrozen(client, stack):
         ).status_code
         == 200
     )
-    r = client.post("/v1/me/close", token=member.access_token, json_body={"reason": "leaving"})
+    r = close_account(client, member.access_token, "leaving")
     assert r.status_code == 403 and r.json["error"]["code"] == "account_frozen"
     assert client.get("/v1/me", token=member.access_token).json["phone"]  # nothing was erased
     assert (
@@ -90,4 +90,4 @@ def test_a_frozen_account_cannot_be_closed_until_unfrozen(client, stack):
         ).status_code
         == 200
     )
-    assert client.post("/v1/me/close", token=member.access_token, json_body={"reason": "leaving"}).status_code == 204
+    assert close_account(client, member.access_token, "leaving").status_code == 204

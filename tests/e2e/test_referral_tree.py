@@ -13,7 +13,9 @@ import pytest
 from chalicelib.adapters.dynamodb.identity import MemberItem
 from tests.builders import (
     Member,
+    accepted_now,
     assert_error,
+    close_account,
     forbid_server_errors,
     invite,
     last_code,
@@ -116,7 +118,7 @@ def test_a_closed_member_is_no_referrer(client, stack):
     gone = register(client, stack)
     member = register(client, stack)
     code = gone.member_code
-    assert client.post("/v1/me/close", token=gone.access_token, json_body={"reason": "bye"}).status_code == 204
+    assert close_account(client, gone.access_token, "bye").status_code == 204
     assert_error(bind(client, member, code), 422, "unknown_referrer")
 
 
@@ -194,7 +196,7 @@ def test_a_stale_invitation_still_binds_when_the_friend_types_the_inviters_code(
 def test_an_invitation_from_a_member_who_closed_the_account_is_dropped(client, stack):
     inviter = register(client, stack)
     phone = invite(client, inviter)
-    assert client.post("/v1/me/close", token=inviter.access_token, json_body={"reason": "bye"}).status_code == 204
+    assert close_account(client, inviter.access_token, "bye").status_code == 204
     friend = register_pending(client, stack, phone)
     assert me(client, friend)["referrer_code"] is None
     item = MemberItem.get(f"MEMBER#{friend.member_id}", MemberItem.SK)
@@ -326,7 +328,7 @@ def test_one_refresh_token_used_twice_at_once_rotates_once_and_revokes_the_famil
 def test_one_code_registering_twice_at_once_makes_one_member(client, stack):
     phone = new_phone()
     send_code(client, phone, "register")
-    body = {"phone": phone, "code": last_code(stack, phone)}
+    body = {"phone": phone, "code": last_code(stack, phone), "accepted": accepted_now(stack)}
     answers = _together(*[lambda: client.post("/v1/auth/register", json_body=body)] * 3)
     assert sorted(answer.status_code for answer in answers)[0] == 201
     assert [answer.status_code for answer in answers].count(201) == 1, [a.body for a in answers]
@@ -349,6 +351,7 @@ def test_the_registration_instant_orders_the_list(client, stack, clock):
             "phone": second_phone,
             "code": last_code(stack, second_phone),
             "referrer_code": referrer.member_code,
+            "accepted": accepted_now(stack),
         },
     ).json
     rows = referrals(client, referrer)["referrals"]

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.service_layer import settlement
 from chalicelib.service_layer.reconcile import reconcile
+from tests.builders import close_account
 from tests.faults import FOREVER, SDK_TRIES, install
 from tests.settlement_builders import (
     Desk,
@@ -102,7 +103,7 @@ def test_release_credits_approved_lines_on_the_release_day_once_and_resumes_afte
     desk.approve("monthly-2026-10")
     assert {line["status"] for line in rewards(client, stack, a)["rewards"]} == {"approved"}
     # Q closes the account before the release (nothing in the wallet yet, so it may)
-    r = client.post("/v1/me/close", token=fresh(client, stack, q).access_token, json_body={"reason": "moving away"})
+    r = close_account(client, fresh(client, stack, q).access_token, "moving away")
     assert r.status_code == 204, r.body
 
     # the day before the release day (23:59 in Shanghai) nothing is released

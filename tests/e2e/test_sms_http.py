@@ -20,7 +20,8 @@ from chalicelib.local import stage
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.gateway import Client
 from chalicelib.local.queues import drain
-from tests.builders import assert_error, forbid_server_errors, new_phone, register, send_code
+from chalicelib.service_layer.legal import ensure_local_documents
+from tests.builders import LOCAL_ACCEPTED, assert_error, forbid_server_errors, new_phone, register, send_code
 from tests.fake_aliyun import ACCESS_KEY_ID, ACCESS_KEY_SECRET, Answer, FakeAlibabaSms
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -60,6 +61,7 @@ def aliyun_stack(clock, alibaba):
     )
     container = bootstrap(aws.settings, clock=clock, outbox=Outbox(), session=aws.session)
     install(container)
+    ensure_local_documents(container)
     try:
         yield container
     finally:
@@ -88,7 +90,8 @@ def test_a_member_registers_with_the_code_alibaba_cloud_delivered(aliyun_client,
         "SMS_154950909",
     )
     code = json.loads(call.query["TemplateParam"])["code"]
-    registered = aliyun_client.post("/v1/auth/register", json_body={"phone": phone, "code": code})
+    body = {"phone": phone, "code": code, "accepted": LOCAL_ACCEPTED}
+    registered = aliyun_client.post("/v1/auth/register", json_body=body)
     assert registered.status_code == 201, registered.body
 
 
@@ -123,7 +126,8 @@ def test_a_failed_send_answers_as_usual_is_logged_by_provider_code_and_counted(
     drain()
     assert '"SmsSent"' in capsys.readouterr().out
     code = json.loads(alibaba.calls[-1].query["TemplateParam"])["code"]
-    assert aliyun_client.post("/v1/auth/register", json_body={"phone": phone, "code": code}).status_code == 201
+    body = {"phone": phone, "code": code, "accepted": LOCAL_ACCEPTED}
+    assert aliyun_client.post("/v1/auth/register", json_body=body).status_code == 201
 
 
 # --- the daily SMS budgets ---------------------------------------------------------------------

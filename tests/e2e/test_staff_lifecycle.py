@@ -11,6 +11,7 @@ from chalicelib.local.queues import drain
 from tests.builders import (
     admin_token,
     assert_error,
+    close_account,
     forbid_server_errors,
     login,
     new_staff,
@@ -222,7 +223,7 @@ def test_a_closed_members_token_is_refused_on_every_member_route(client, stack):
     member = register(client, stack)
     for path in MEMBER_READS:
         assert client.get(path, token=member.access_token).status_code == 200, path
-    assert client.post("/v1/me/close", token=member.access_token, json_body={"reason": "bye"}).status_code == 204
+    assert close_account(client, member.access_token, "bye").status_code == 204
     for path in MEMBER_READS:
         assert_error(client.get(path, token=member.access_token), 401, "invalid_token")
 

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.local.queues import drain
 from tests.builders import (
     assert_error,
+    close_account,
     forbid_server_errors,
     last_code,
     login,
@@ -244,7 +245,7 @@ def test_closing_the_account_erases_the_payout_snapshots_of_its_finished_withdra
     assert desk.post(f"/v1/admin/withdrawals/{paid}/approve", "finance", {"reason": "ok"}).status_code == 200
     assert desk.post(f"/v1/admin/withdrawals/{paid}/paid", "admin", {"reference": "BANK-9"}).status_code == 200
 
-    assert client.post("/v1/me/close", token=member.token, json_body={"reason": "leaving"}).status_code == 204
+    assert close_account(client, member.token, "leaving").status_code == 204
     for withdrawal_id in (rejected, paid):
         refused = desk.post(
             f"/v1/admin/withdrawals/{withdrawal_id}/payout-account/reveal", "finance", {"reason": "dispute"}
@@ -263,7 +264,7 @@ def test_closing_with_a_withdrawal_open_erases_nothing(client, stack, desk):
     member = verified_member(client, stack, desk, 10_000)
     member.step_up()
     withdrawal_id = withdraw(client, member.token).json["withdrawal_id"]
-    refused = client.post("/v1/me/close", token=member.token, json_body={"reason": "leaving"})
+    refused = close_account(client, member.token, "leaving")
     assert_error(refused, 409, "account_not_closable")
     revealed = desk.post(f"/v1/admin/withdrawals/{withdrawal_id}/payout-account/reveal", "finance", {"reason": "pay"})
     assert revealed.status_code == 200 and revealed.json["account"] == ACCOUNT

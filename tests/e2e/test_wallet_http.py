@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.builders import decide_review, keyed, post_event
+from tests.builders import close_account, decide_review, keyed, post_event
 from tests.wallet_builders import (
     Desk,
     add_payout_account,
@@ -358,21 +358,21 @@ def test_wallet_ledger_shows_each_change_with_its_running_balance(client, stack,
 def test_account_closes_only_with_an_empty_wallet_and_no_open_withdrawal(client, stack, desk):
     member = person(client, stack)
     ready_to_withdraw(desk, member, 10_000)
-    refused = member.post("/v1/me/close", {"reason": "moving"})
+    refused = close_account(client, member.token, "moving")
     assert refused.status_code == 409 and error_code(refused) == "account_not_closable"
     wid = member.post("/v1/me/withdrawals", {"amount_fen": 10_000}).json["withdrawal_id"]
     assert member.wallet() == {"balance_fen": 0, "held_fen": 10_000}
-    refused = member.post("/v1/me/close", {"reason": "moving"})
+    refused = close_account(client, member.token, "moving")
     assert refused.status_code == 409 and error_code(refused) == "account_not_closable"
     assert desk.post(f"/v1/admin/withdrawals/{wid}/approve", "finance", {"reason": "ok"}).status_code == 200
-    assert error_code(member.post("/v1/me/close", {"reason": "moving"})) == "account_not_closable"
+    assert error_code(close_account(client, member.token, "moving")) == "account_not_closable"
     assert desk.post(f"/v1/admin/withdrawals/{wid}/paid", "admin", {"reference": "B"}).status_code == 200
-    assert member.post("/v1/me/close", {"reason": "moving"}).status_code == 204
+    assert close_account(client, member.token, "moving").status_code == 204
 
 
 def test_account_with_only_points_and_no_wallet_closes(client, stack):
     member = person(client, stack)
-    assert member.post("/v1/me/close", {"reason": "not for me"}).status_code == 204
+    assert close_account(client, member.token, "not for me").status_code == 204
 
 
 # --- staff adjustments of aibi --------------------------------------------------------------------------

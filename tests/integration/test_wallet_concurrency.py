@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.builders import post_event
+from tests.builders import close_account, post_event
 from tests.wallet_builders import (
     Desk,
     assert_reconciled,
@@ -246,7 +246,7 @@ def test_closing_an_account_and_crediting_its_wallet_never_both_succeed(client, 
         exchange, close = race(
             [
                 lambda token=token: client.post("/v1/me/exchange", token=token, json_body={"points": 100}),
-                lambda token=token: client.post("/v1/me/close", token=token, json_body={"reason": "leaving"}),
+                lambda token=token: close_account(client, token, "leaving"),
             ]
         )
         # either the exchange landed first and closing is refused, or the account closed first

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -51,6 +52,9 @@ class MemberItem(BaseItem):
     first_paid_at = UTCDateTimeAttribute(null=True)
     closed_at = UTCDateTimeAttribute(null=True)
     close_reason = UnicodeAttribute(null=True)
+    # consent state (adapters.dynamodb.consent): document -> version accepted; purposes granted
+    accepted_docs = JSONAttribute(null=True)
+    consents = UnicodeSetAttribute(null=True)
     version = VersionAttribute()
 
     gsi1pk = UnicodeAttribute(null=True)
@@ -62,6 +66,10 @@ class MemberItem(BaseItem):
     children = gsi(1)()
     population = gsi(2)()
     churn = gsi(3)()
+
+    @staticmethod
+    def pk_of(member_id: str) -> str:
+        return f"MEMBER#{member_id}"
 
 
 class PhoneItem(BaseItem):

@@ -74,3 +74,12 @@ class CarryItem(BaseItem):
     member_id = UnicodeAttribute()
     amount_fen = NumberAttribute()
     updated_at = UTCDateTimeAttribute()
+
+
+def unreleased_reward_fen(member_id: str) -> int:
+    """What a member's settlement lines not yet released add up to (drafts included):
+    what closing the account forfeits of rewards."""
+    lines = SettlementLineItem.statement.query(
+        f"REWARDS#{member_id}", filter_condition=SettlementLineItem.released_at.does_not_exist()
+    )
+    return sum(int(line.amount_fen) for line in lines)
