@@ -4,7 +4,6 @@ closing after the warning."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -193,42 +192,15 @@ def test_withdrawing_the_babies_consent_erases_their_birthdays_and_birth_months(
     assert me(client, member)["profile"]["babies"] == []
 
 
-def together(*calls):
-    """Run the calls in threads released at once; their answers in order."""
-    barrier = threading.Barrier(len(calls))
-    answers: list = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        answers[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return answers
-
-
-def test_a_kyc_racing_the_withdrawal_of_its_consent_never_leaves_id_data_without_consent(client, stack):
-    for _ in range(4):
-        member = register(client, stack)
-        token = member.access_token
-        confirmation = client.get("/v1/me/consents/id_number/withdrawal", token=token).json["confirmation"]
-        kyc, withdrawn = together(
-            lambda token=token: client.post(
-                "/v1/me/kyc", token=token, json_body={"real_name": "张三", "id_number": resident_id()}
-            ),
-            lambda token=token, confirmation=confirmation: client.post(
-                "/v1/me/consents/id_number/withdrawal", token=token, json_body={"confirmation": confirmation}
-            ),
-        )
-        items = member_items(stack, member.member_id)
-        granted = "id_number" in items["PROFILE"].get("consents", {}).get("SS", [])
-        # either the KYC came first (the withdrawal's preview went stale) or the withdrawal
-        # did (the KYC is refused): never a stored ID number without its consent
-        assert ("KYC" in items) == granted, (kyc.body, withdrawn.body)
-        assert {kyc.status_code, withdrawn.status_code} in ({202, 409}, {403, 200}), (kyc.body, withdrawn.body)
+def test_a_kyc_submitted_after_the_withdrawal_preview_makes_its_confirmation_stale(client, stack):
+    member = register(client, stack)
+    token = member.access_token
+    confirmation = client.get("/v1/me/consents/id_number/withdrawal", token=token).json["confirmation"]
+    body = {"real_name": "张三", "id_number": resident_id()}
+    assert client.post("/v1/me/kyc", token=token, json_body=body).status_code == 202
+    stale = client.post("/v1/me/consents/id_number/withdrawal", token=token, json_body={"confirmation": confirmation})
+    assert_error(stale, 409, "confirmation_stale")
+    assert "KYC" in member_items(stack, member.member_id)
 
 
 # --- closing -----------------------------------------------------------------------------------------
