@@ -13,6 +13,7 @@ import pytest
 from tests.builders import (
     StaffDesk,
     assert_error,
+    close_account,
     forbid_server_errors,
     new_phone,
     order_paid,
@@ -159,7 +160,7 @@ def test_a_reveal_names_a_known_field_and_a_reason(client, stack, desk, body):
 
 def test_a_closed_member_keeps_a_file_and_ledgers_but_nothing_to_reveal(client, stack, desk):
     member = register(client, stack)
-    assert client.post("/v1/me/close", token=member.access_token, json_body={"reason": "moving"}).status_code == 204
+    assert close_account(client, member.access_token, "moving").status_code == 204
     file = desk.get(f"/v1/admin/members/{member.member_id}", "ops").json
     assert (file["status"], file["close_reason"], file["phone"], file["member_code"]) == ("closed", "moving", "", None)
     assert desk.get(f"/v1/admin/members/{member.member_id}/points/ledger", "ops").json["entries"]
