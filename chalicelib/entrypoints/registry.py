@@ -9,6 +9,7 @@ from .authorizer import auth
 from .docs_api import docs_api
 from .events_api import events_api
 from .identity_api import identity_api
+from .job_worker import job_workers
 from .jobs_api import jobs_api, schedules
 from .member_api import member_api
 from .meta_api import meta_api
@@ -33,6 +34,7 @@ def register_all(app: Chalice) -> None:
         jobs_api,
         schedules,
         workers,
+        job_workers,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

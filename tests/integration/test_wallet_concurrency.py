@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.builders import post_event
+from tests.builders import job_outcome, post_event
 from tests.wallet_builders import (
     Desk,
     assert_reconciled,
@@ -359,7 +359,7 @@ def test_payment_success_failure_and_expiry_racing_for_one_mall_hold_resolve_it_
         failed, job = race(
             [
                 lambda o=order_id: post_event(client, stack, "payment.failed", member.id, {"order_id": o}),
-                lambda: client.post("/v1/admin/jobs/expire-points", token=ops, json_body={}),
+                lambda: job_outcome(client, ops, "expire-points", {}),
             ]
         )
         assert job.status_code == 200, job.body
