@@ -329,10 +329,13 @@ def ledger_of(client: Client, member: Member, limit: int = 200) -> list[dict]:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """A run started over HTTP and followed to its end: ``status_code`` and ``body`` are the
-    start's answer (202, or its refusal); ``json`` the finished run's report (or the refusal)."""
+    """A run started over HTTP and followed until the queues are empty: ``status_code``,
+    ``headers`` and ``body`` are the start's answer (202, or its refusal); ``run`` is the run
+    then (``GET /v1/admin/jobs/runs/{id}``; still running if a unit failed), ``json`` its
+    report (or the refusal)."""
 
     status_code: int
+    headers: dict[str, str]
     body: bytes
     json: Any
     run: dict | None
@@ -359,12 +362,16 @@ def run_job(client: Client, token: str, job: str, **body) -> JobOutcome:
     would, and read the finished run (``GET /v1/admin/jobs/runs/{id}``)."""
     started = client.post(f"/v1/admin/jobs/{job}", token=token, json_body=body)
     if started.status_code != 202:
-        return JobOutcome(started.status_code, started.body, started.json, None)
+        return JobOutcome(started.status_code, started.headers, started.body, started.json, None)
+    return follow_run(client, token, started)
+
+
+def follow_run(client: Client, token: str, started: HttpResponse) -> JobOutcome:
+    """Drain the queues, then read the run ``started`` (a start's or a resume's 202) names."""
     drain()
     run = client.get(f"/v1/admin/jobs/runs/{started.json['run_id']}", token=token)
     assert run.status_code == 200, run.body
-    assert run.json["status"] != "running", run.json
-    return JobOutcome(started.status_code, started.body, run.json["report"], run.json)
+    return JobOutcome(started.status_code, started.headers, started.body, run.json["report"], run.json)
 
 
 def order_paid(
@@ -457,6 +464,11 @@ class StaffDesk:
 
     def run_job(self, job: str, role: str, body: dict[str, Any] | None = None) -> JobOutcome:
         return run_job(self.client, self.token(role), job, **(body or {}))
+
+    def resume_run(self, run_id: str, role: str) -> JobOutcome:
+        started = self.post(f"/v1/admin/jobs/runs/{run_id}/resume", role, {"reason": "the fault has passed"})
+        assert started.status_code == 202, started.body
+        return follow_run(self.client, self.token(role), started)
 
     def get(self, path: str, role: str) -> HttpResponse:
         return self.client.get(path, token=self.token(role))

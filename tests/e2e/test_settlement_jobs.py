@@ -209,12 +209,14 @@ def test_a_stuck_run_is_refused_then_taken_over_after_twenty_minutes(client, sta
         gsi1sk="2026-10#monthly#small_group",
     ).save()
 
+    # the run is refused by the job in the worker: it fails, with the job's error as its report
     for job_body in ({"period": "2026-10"}, {}):
         r = job_outcome(client, desk.token("admin"), "settle-monthly", job_body)
-        assert (r.status_code, r.json["error"]["code"]) == (409, "settlement_running"), r.body
+        assert (r.status_code, r.run["status"], r.json["error"]["code"]) == (202, "failed", "settlement_running")
+        assert r.run["finished_at"] is not None and r.run["failures"]["last"]["error"] == "settlement_running"
     clock.set(started + timedelta(minutes=19, seconds=59))
     r = job_outcome(client, desk.token("admin"), "settle-monthly", {"period": "2026-10"})
-    assert r.status_code == 409, r.body
+    assert (r.run["status"], r.json["error"]["code"]) == ("failed", "settlement_running"), r.run
     # a dry run does not claim the period, so it is never refused
     assert desk.job("settle-monthly", period="2026-10", dry_run=True)["status"] == "dry_run"
 
