@@ -73,6 +73,7 @@ class Container:
     tokens: AccessTokens
     sms: SmsSender  # the SMS worker's: the code-request path only queues (``sms_queue``)
     sms_queue: MessageQueue
+    jobs_queue: MessageQueue  # runs' plans and units, for the job worker (``service_layer.job_runs``)
     ops: OpsNotifier
     secrets: SecretSource
     snapshots: SnapshotStore | None = None
@@ -168,6 +169,7 @@ def bootstrap(
         tokens=AccessTokens(keys.token_key, keys.key_version),
         sms=sms,
         sms_queue=SqsQueue(lambda: session.client("sqs"), settings.sms_queue_url),
+        jobs_queue=SqsQueue(lambda: session.client("sqs"), settings.jobs_queue_url),
         ops=ops,
         secrets=source,
         outbox=outbox,

@@ -60,6 +60,8 @@ class Settings:
     # where the code-request path queues SMS for the worker (the template's SmsQueue; the
     # local stage's embedded queue of the same definition)
     sms_queue_url: str = ""
+    # where runs queue their plan and their units for the job worker (the template's JobsQueue)
+    jobs_queue_url: str = ""
     # SMS: "aliyun" (mainland China), "sns" (AWS regions that send SMS) or "outbox" (local stage)
     sms_provider: str = "outbox"
     aliyun_sms_secret_id: str = ""
@@ -100,6 +102,7 @@ class Settings:
             public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             snapshot_bucket=env.get("SNAPSHOT_BUCKET", "member-points-local-settlements"),
             sms_queue_url=env.get("SMS_QUEUE_URL", ""),
+            jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
             sms_provider=env.get("SMS_PROVIDER", "outbox" if local else ""),
             aliyun_sms_secret_id=env.get("ALIYUN_SMS_SECRET_ID", ""),
             aliyun_sms_sign_name=env.get("ALIYUN_SMS_SIGN_NAME", ""),

@@ -374,8 +374,51 @@ def ledger_of(client: Client, member: Member, limit: int = 200) -> list[dict]:
             return entries
 
 
-def run_job(client: Client, token: str, job: str, **body):
-    return client.post(f"/v1/admin/jobs/{job}", token=token, json_body=body)
+@dataclass(frozen=True)
+class JobOutcome:
+    """A run started over HTTP and followed until the queues are empty: ``status_code``,
+    ``headers`` and ``body`` are the start's answer (202, or its refusal); ``run`` is the run
+    then (``GET /v1/admin/jobs/runs/{id}``; still running if a unit failed), ``json`` its
+    report (or the refusal)."""
+
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+    json: Any
+    run: dict | None
+
+
+def scheduled_report(lambdas: Any, job: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Invoke a job's scheduled function as EventBridge or the console would (it starts a
+    run and answers its id), drain the queues, and return the finished run's report."""
+    from chalicelib.service_layer import job_runs
+
+    started = lambdas.lambda_.invoke(job, event).payload
+    drain()
+    run = job_runs.view(job_runs.get_item(started["run_id"]))
+    assert run["status"] == "succeeded", run
+    return run["report"]
+
+
+def job_outcome(client: Client, token: str, job: str, body: dict[str, Any]) -> JobOutcome:
+    return run_job(client, token, job, **body)
+
+
+def run_job(client: Client, token: str, job: str, **body) -> JobOutcome:
+    """Start a run (``POST /v1/admin/jobs/{job}``), drain the queues as Lambda's pollers
+    would, and read the finished run (``GET /v1/admin/jobs/runs/{id}``)."""
+    started = client.post(f"/v1/admin/jobs/{job}", token=token, json_body=body)
+    if started.status_code != 202:
+        return JobOutcome(started.status_code, started.headers, started.body, started.json, None)
+    return follow_run(client, token, started)
+
+
+def follow_run(client: Client, token: str, started: HttpResponse) -> JobOutcome:
+    """Drain the queues, then read the run ``started`` (a start's or a resume's 202) names."""
+    drain()
+    run = client.get(f"/v1/admin/jobs/runs/{started.json['run_id']}", token=token)
+    assert run.status_code == 200, run.body
+    return JobOutcome(started.status_code, started.headers, started.body, run.json["report"], run.json)
 
 
 def order_paid(
@@ -391,9 +434,9 @@ def order_refunded(client: Client, c: Container, member_id: str, order_id: str, 
 
 def assert_points_reconcile(c: Container) -> dict:
     """RULES.md 6.2 over every member's ledger: balances = entries, issued - spent - expired - reversed = sum."""
-    from chalicelib.service_layer.reconcile import reconcile_points
+    from chalicelib.service_layer.reconcile import reconcile
 
-    report = reconcile_points()
+    report = reconcile()["points"]
     assert report["ok"], report
     return report
 
@@ -465,6 +508,14 @@ class StaffDesk:
 
     def post(self, path: str, role: str, body: dict[str, Any] | None = None, **kwargs: Any) -> HttpResponse:
         return self.client.post(path, token=self.token(role), json_body=body if body is not None else {}, **kwargs)
+
+    def run_job(self, job: str, role: str, body: dict[str, Any] | None = None) -> JobOutcome:
+        return run_job(self.client, self.token(role), job, **(body or {}))
+
+    def resume_run(self, run_id: str, role: str) -> JobOutcome:
+        started = self.post(f"/v1/admin/jobs/runs/{run_id}/resume", role, {"reason": "the fault has passed"})
+        assert started.status_code == 202, started.body
+        return follow_run(self.client, self.token(role), started)
 
     def get(self, path: str, role: str) -> HttpResponse:
         return self.client.get(path, token=self.token(role))

@@ -14,7 +14,7 @@ from chalicelib.adapters.dynamodb.wallet import WalletItem
 from chalicelib.bootstrap import Container
 from chalicelib.local.gateway import Client
 from chalicelib.service_layer.points_ledger import balance_pk
-from tests.builders import Member, StaffDesk, decide_review, login, post_event, register
+from tests.builders import Member, StaffDesk, decide_review, login, post_event, register, run_job
 
 # staff access tokens live 15 minutes; sign in again well before that
 SESSION_REFRESH = timedelta(minutes=10)
@@ -32,10 +32,11 @@ class Desk(StaffDesk):
     """Staff of one test (see ``tests.builders.StaffDesk``). Unless a test is about roles,
     the local admin acts (one session to keep fresh)."""
 
-    def job(self, job: str, role: str = "admin", status: int = 200, **body: Any) -> dict[str, Any]:
-        r = self.client.post(f"/v1/admin/jobs/{job}", token=self.token(role), json_body=body)
-        assert r.status_code == status, r.body
-        return r.json
+    def job(self, job: str, role: str = "admin", status: int = 202, **body: Any) -> dict[str, Any]:
+        """The finished run's report (or the start's refusal, with its status)."""
+        outcome = run_job(self.client, self.token(role), job, **body)
+        assert outcome.status_code == status, outcome.body
+        return outcome.json
 
     def approve(self, settlement_id: str, role: str = "finance", status: int = 200) -> dict[str, Any]:
         """Finance approves (jobs run as the admin here, and a run's starter cannot approve it)."""

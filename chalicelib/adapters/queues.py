@@ -28,6 +28,9 @@ class MessageQueue(Protocol):
     def send(self, body: str) -> None:
         """Queue one message, or raise ``QueueNotReached``."""
 
+    def send_all(self, bodies: list[str]) -> None:
+        """Queue every message, ten a call, or raise ``QueueNotReached``."""
+
 
 class SqsQueue:
     """Creates its client at the first message: the authorizer's function builds the same
@@ -39,16 +42,32 @@ class SqsQueue:
         self._url = url
         self._lock = threading.Lock()
 
-    def send(self, body: str) -> None:
+    def _client(self) -> Any:
         with self._lock:
             if self._sqs is None:
                 self._sqs = self._connect()
+        return self._sqs
+
+    def send(self, body: str) -> None:
         try:
-            self._sqs.send_message(QueueUrl=self._url, MessageBody=body)
+            self._client().send_message(QueueUrl=self._url, MessageBody=body)
         except ClientError as exc:
             raise QueueNotReached(str(exc.response.get("Error", {}).get("Code", "ClientError"))) from None
         except BotoCoreError as exc:
             raise QueueNotReached(type(exc).__name__) from None
+
+    def send_all(self, bodies: list[str]) -> None:
+        sqs = self._client()
+        for start in range(0, len(bodies), 10):  # SendMessageBatch takes ten at most
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])]
+            try:
+                answer = sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            except ClientError as exc:
+                raise QueueNotReached(str(exc.response.get("Error", {}).get("Code", "ClientError"))) from None
+            except BotoCoreError as exc:
+                raise QueueNotReached(type(exc).__name__) from None
+            if answer.get("Failed"):
+                raise QueueNotReached(str(answer["Failed"][0].get("Code", "BatchEntryFailed")))
 
 
 class DeliverAgain(Exception):

@@ -1,7 +1,9 @@
-"""``POST /v1/admin/jobs/{job}`` and the schedules that run the same jobs.
+"""``POST /v1/admin/jobs/{job}``, its runs, and the schedules that start the same runs.
 
-A schedule runs with the default period/date; invoked from the Lambda console with
-``{"period"?, "as_of"?, "dry_run"?}`` the same function runs that instead.
+A start answers 202 with the run id at once; the job worker does the work
+(``service_layer.job_runs``). A schedule starts a run with the default period/date;
+invoked from the Lambda console with ``{"period"?, "as_of"?, "dry_run"?}`` the same
+function starts that run instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from chalice.app import CloudWatchEvent
 
 from ..adapters.observability import count, flush_metrics, logger, traced
 from ..bootstrap import container
-from ..service_layer import jobs
+from ..domain.job_runs import RunFinished
+from ..service_layer import job_runs, jobs
 from . import schemas as s
 from .access import staff as staff_access
 from .authorizer import bearer
@@ -23,6 +26,9 @@ jobs_api = Blueprint(__name__)
 schedules = Blueprint(__name__)
 
 
+JOB_STAFF = staff_access("ops", "finance", "admin")
+
+
 @endpoint(
     jobs_api,
     "/v1/admin/jobs/{job}",
@@ -30,17 +36,71 @@ schedules = Blueprint(__name__)
     moves=("points", "aibi", "stock"),
     tag="staff",
     authorizer=bearer,
-    access=staff_access("ops", "finance", "admin"),
+    access=JOB_STAFF,
+    status=202,
     body=s.JobBody,
-    response=s.JobReport,
-    summary="Run a job by hand for an explicit period or as-of date, or as a dry run (writes nothing)",
-    errors=(jobs.UnknownJob, jobs.InvalidJobRequest),
+    response=s.JobStarted,
+    summary="Start a run of a job for an explicit period or as-of date, or a dry run (writes nothing); "
+    "poll GET /v1/admin/jobs/runs/{run_id} for its progress and report",
+    errors=(jobs.UnknownJob, jobs.InvalidJobRequest, job_runs.JobsQueueUnavailable),
     # the console's JSON is refused with invalid_job_request (jobs.parse_request): so is the same body here
     invalid_body=jobs.InvalidJobRequest,
 )
-def run_job(call: Call, job: str) -> s.JobReport:
+def start_job(call: Call, job: str) -> s.JobStarted:
     request = jobs.parse_request(call.body.model_dump(exclude_unset=True))
-    return s.JobReport(**jobs.run(call.c, job, request, actor=call.principal))
+    run = job_runs.start(call.c, job, request, actor=call.principal)
+    return s.JobStarted(run_id=run["run_id"], status=run["status"], job=run["job"])
+
+
+@endpoint(
+    jobs_api,
+    "/v1/admin/jobs/runs/{run_id}",
+    "GET",
+    tag="staff",
+    authorizer=bearer,
+    access=JOB_STAFF,
+    response=s.JobRun,
+    summary="One run: status, progress (units done of total), timings, failures and, once finished, the report",
+    errors=(job_runs.RunNotFound,),
+)
+def get_run(call: Call, run_id: str) -> s.JobRun:
+    return s.JobRun(**job_runs.view(job_runs.get_item(run_id)))
+
+
+@endpoint(
+    jobs_api,
+    "/v1/admin/jobs/runs",
+    "GET",
+    tag="staff",
+    authorizer=bearer,
+    access=JOB_STAFF,
+    query=s.JobRunQuery,
+    response=s.JobRunList,
+    summary="A job's runs, newest first",
+    errors=(jobs.UnknownJob,),
+)
+def list_runs(call: Call) -> s.JobRunList:
+    q = call.query
+    page = job_runs.history(call.c, q.job, q.limit, q.cursor)
+    return s.JobRunList(runs=[s.JobRun(**run) for run in page.items], next_cursor=page.next_cursor)
+
+
+@endpoint(
+    jobs_api,
+    "/v1/admin/jobs/runs/{run_id}/resume",
+    "POST",
+    tag="staff",
+    authorizer=bearer,
+    access=JOB_STAFF,
+    status=202,
+    body=s.ResumeBody,
+    response=s.JobStarted,
+    summary="Send a stuck run's open units again (or plan it again if its planner died); audited",
+    errors=(job_runs.RunNotFound, RunFinished, job_runs.JobsQueueUnavailable),
+)
+def resume_run(call: Call, run_id: str) -> s.JobStarted:
+    run = job_runs.resume(call.c, call.principal, run_id, call.body.reason)
+    return s.JobStarted(run_id=run["run_id"], status=run["status"], job=run["job"])
 
 
 class ScheduledOrConsoleEvent(CloudWatchEvent):
@@ -65,16 +125,16 @@ def _console_request(event: CloudWatchEvent) -> jobs.JobRequest:
 
 
 def _scheduled(name: str, cron: Cron) -> Any:
-    """The Lambda handler of one job. Each must be bound to a module attribute of the
+    """The Lambda handler that starts one job's run. Each must be bound to a module attribute of the
     same name: the packaged template names it ``chalicelib.entrypoints.jobs_api.<name>``."""
 
     def handler(event: CloudWatchEvent) -> dict[str, Any]:
         with traced(f"job {name}", job=name):
-            report = jobs.run(container(), name, _console_request(event))
-        logger.info("scheduled job finished", extra={"job": name})
-        count(f"Job.{name}")
+            run = job_runs.start(container(), name, _console_request(event))
+        logger.info("scheduled job started", extra={"job": name, "run_id": run["run_id"]})
+        count(f"JobStarted.{name}")
         flush_metrics()
-        return report
+        return {"run_id": run["run_id"], "status": run["status"]}
 
     handler.__name__ = name.replace("-", "_")
     wrapped = schedules.schedule(cron, name=name, description=jobs.JOBS[name].description)(handler)

@@ -10,6 +10,7 @@ from .backoffice_api import backoffice_api
 from .docs_api import docs_api
 from .events_api import events_api
 from .identity_api import identity_api
+from .job_worker import job_workers
 from .jobs_api import jobs_api, schedules
 from .member_api import member_api
 from .member_lists_api import member_lists_api
@@ -41,6 +42,7 @@ def register_all(app: Chalice) -> None:
         jobs_api,
         schedules,
         workers,
+        job_workers,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -540,7 +540,69 @@ class JobBody(Body):
 class JobReport(Out):
     model_config = ConfigDict(extra="allow")
     job: str
-    duration_ms: float
+    duration_ms: float = Field(description="from the run's start to its end (queueing included)")
+
+
+class JobRequestOut(Out):
+    period: str | None
+    as_of: str | None = Field(description="a run without one works as of the day it was started")
+    dry_run: bool
+
+
+class JobProgress(Out):
+    done: int = Field(description="units done (a unit is a batch of members, or the whole job)")
+    total: int
+    planned: bool = Field(description="every unit is known: total is final")
+
+
+class JobFailure(Out):
+    step: str
+    error: str = Field(description="an error code or name; never data")
+    at: str
+
+
+class FailingUnit(Out):
+    unit: int
+    attempts_failed: int
+    error: str | None
+
+
+class JobFailures(Out):
+    attempts: int = Field(description="failed attempts so far; a failed unit is delivered again")
+    last: JobFailure | None
+    units: list[FailingUnit] = Field(description="units not done whose last attempt failed (first 20)")
+
+
+class JobRun(Out):
+    run_id: str
+    job: str
+    status: Literal["running", "succeeded", "failed"]
+    request: JobRequestOut
+    started_by: str = Field(description="a staff id, or schedule (the schedule or the console)")
+    started_at: datetime
+    finished_at: datetime | None
+    progress: JobProgress
+    failures: JobFailures
+    report: JobReport | None = Field(description="once finished; a failed run's holds its error")
+
+
+class JobStarted(Out):
+    run_id: str
+    status: Literal["running", "succeeded", "failed"]
+    job: str
+
+
+class JobRunQuery(ListQuery):
+    job: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class JobRunList(Out):
+    runs: list[JobRun]
+    next_cursor: str | None
+
+
+class ResumeBody(Body):
+    reason: Reason
 
 
 class AdjustmentRequest(Body):

@@ -1,20 +1,24 @@
-"""The job registry: one function per job, run the same way by the schedule, by the
+"""The job registry: what each job does, started the same way by the schedule, by the
 console (Lambda invoked with ``{"period"?, "as_of"?, "dry_run"?}``) and by
-``POST /v1/admin/jobs/{job}``. A bad period or date is a clear ``invalid_job_request``
-before anything runs; a run by a person is audited with its report's headline.
+``POST /v1/admin/jobs/{job}`` (``service_layer.job_runs`` runs them). A bad period or
+date is a clear ``invalid_job_request`` before anything runs.
+
+A job whose work grows with the members is declared as a planner (``plan``: the
+report's fixed part and the work units), a worker (``work``: one unit, idempotent, its
+counts) and ``finish`` (the report from the counts, once every unit is done). The others
+run whole (``run``) in one worker invocation: the settlements and the guide evaluation
+need the whole population in one process.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from ..adapters.observability import count, logger
-from ..adapters.tokens import Principal
+from ..adapters.observability import count
 from ..bootstrap import Container
 from ..domain.calendar import (
     FIRST_DAY,
@@ -27,8 +31,9 @@ from ..domain.calendar import (
     start_of_local_day,
 )
 from ..domain.errors import NotFound, RuleViolation
+from ..domain.job_runs import Plan, UnitResult
 from . import points_jobs, reconcile, settlement
-from .common import audit
+from .guides import window
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # who starts a run without a person: the schedule, or an operator's console invocation
@@ -60,23 +65,46 @@ class JobRequest:
 JobFunction = Callable[[Container, JobRequest], dict[str, Any]]
 
 
+Planner = Callable[[Container, JobRequest], Plan]
+Worker = Callable[[Container, JobRequest, Any], UnitResult]
+Finisher = Callable[[Container, JobRequest, dict[str, Any], dict[str, int], list[dict[str, Any]]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FanOut:
+    plan: Planner
+    work: Worker
+    finish: Finisher
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: JobFunction
-    period: str | None  # "month" | "quarter" | None (as_of only)
     description: str
+    period: str | None  # "month" | "quarter" | None (as_of only)
+    run: JobFunction | None = None  # the whole job in one invocation
+    fan_out: FanOut | None = None
+    check: Callable[[Container, JobRequest], None] | None = None  # refusals known before the run starts
 
 
 JOBS: dict[str, Job] = {}
 
 
-def job(name: str, description: str, period: str | None = None) -> Callable[[JobFunction], JobFunction]:
+def job(
+    name: str,
+    description: str,
+    period: str | None = None,
+    check: Callable[[Container, JobRequest], None] | None = None,
+) -> Callable[[JobFunction], JobFunction]:
     def register(function: JobFunction) -> JobFunction:
-        JOBS[name] = Job(name, function, period, description)
+        JOBS[name] = Job(name, description, period, run=function, check=check)
         return function
 
     return register
+
+
+def fanned_out(name: str, description: str, fan_out: FanOut, period: str | None = None) -> None:
+    JOBS[name] = Job(name, description, period, fan_out=fan_out)
 
 
 def parse_request(raw: dict[str, Any]) -> JobRequest:
@@ -104,7 +132,7 @@ def parse_request(raw: dict[str, Any]) -> JobRequest:
     return JobRequest(period=period, as_of=as_of, dry_run=dry_run, reason=reason)
 
 
-def _check_period(spec: Job, request: JobRequest, today: date, *, time_travel: bool = False) -> None:
+def check_request(spec: Job, request: JobRequest, today: date, *, time_travel: bool = False) -> None:
     if spec.period is None:
         if request.period is not None:
             raise InvalidJobRequest(f"{spec.name} takes an as_of date, not a period.")
@@ -128,59 +156,6 @@ def _check_period(spec: Job, request: JobRequest, today: date, *, time_travel: b
         ) from exc
 
 
-def run(c: Container, name: str, request: JobRequest, actor: Principal | None = None) -> dict[str, Any]:
-    spec = JOBS.get(name)
-    if spec is None:
-        raise UnknownJob()
-    _check_period(spec, request, local_date(c.now()), time_travel=c.settings.is_local)
-    started = time.perf_counter()
-    logger.info(
-        "job start",
-        extra={
-            "job": name,
-            "period": request.period,
-            "dry_run": request.dry_run,
-            "as_of": request.as_of.isoformat() if request.as_of else None,
-        },
-    )
-    if actor is not None:
-        request = replace(request, started_by=actor.subject)
-    report = spec.run(c, request)
-    report = {"job": name, **report, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
-    logger.info("job done", extra={"job": name, "report": {k: v for k, v in report.items() if not isinstance(v, list)}})
-    if actor is not None:
-        uow = c.uow()
-        headline = {k: v for k, v in report.items() if _scalar(v) or (isinstance(v, dict) and _flat(v))}
-        audit(
-            uow,
-            c,
-            actor,
-            f"job.{name}",
-            "job",
-            name,
-            request.reason,
-            {
-                "request": {
-                    "period": request.period,
-                    "as_of": request.as_of.isoformat() if request.as_of else None,
-                    "dry_run": request.dry_run,
-                }
-            },
-            headline,
-        )
-        uow.commit()
-    return report
-
-
-def _scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _flat(section: dict[str, Any]) -> bool:
-    """A section of scalars, such as a settlement's totals or adjustments (what the run decided)."""
-    return all(_scalar(v) or (isinstance(v, list) and all(map(_scalar, v))) for v in section.values())
-
-
 def today(c: Container, request: JobRequest) -> date:
     return request.as_of or local_date(c.now())
 
@@ -200,37 +175,77 @@ def _expire_points(c: Container, request: JobRequest) -> dict[str, Any]:
     return {**report, **points_jobs.release_stale_holds(c, now, request.dry_run)}
 
 
-@job("reconcile", "Prove balance = sum of entries for every account and the issued/spent identities")
-def _reconcile(c: Container, request: JobRequest) -> dict[str, Any]:
-    report = reconcile.reconcile()
+def _reconcile_finish(
+    c: Container, request: JobRequest, base: dict[str, Any], counts: dict[str, int], notes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    report = reconcile.finish(counts, notes)
     # emitted on every run, 0 included: the alarm also fires when reconcile stops running
     count("ReconcileMismatches", reconcile.mismatch_count(report))
     return report
 
 
-@job("settle-monthly", "Small-group share and guidance fees of a month (default: last month)", period="month")
+fanned_out(
+    "reconcile",
+    "Prove balance = sum of entries for every account and the issued/spent identities",
+    FanOut(
+        plan=lambda c, request: reconcile.plan(),
+        work=lambda c, request, unit: reconcile.work(unit),
+        finish=_reconcile_finish,
+    ),
+)
+
+
+def _settlement_check(kind: str) -> Callable[[Container, JobRequest], None]:
+    def check(c: Container, request: JobRequest) -> None:
+        settlement.check_period(c, kind, request.period or settlement.default_period(kind, local_date(c.now())))
+
+    return check
+
+
+@job(
+    "settle-monthly",
+    "Small-group share and guidance fees of a month (default: last month)",
+    period="month",
+    check=_settlement_check(settlement.MONTHLY),
+)
 def _settle_monthly(c: Container, request: JobRequest) -> dict[str, Any]:
     from . import settlement_run  # the engine and numpy: only in the functions that run it
 
     return settlement_run.run_settlement(c, settlement.MONTHLY, request.period, request.dry_run, request.started_by)
 
 
-@job("settle-quarterly", "Q1 and Q10 pools of a quarter (default: last quarter)", period="quarter")
+@job(
+    "settle-quarterly",
+    "Q1 and Q10 pools of a quarter (default: last quarter)",
+    period="quarter",
+    check=_settlement_check(settlement.QUARTERLY),
+)
 def _settle_quarterly(c: Container, request: JobRequest) -> dict[str, Any]:
     from . import settlement_run
 
     return settlement_run.run_settlement(c, settlement.QUARTERLY, request.period, request.dry_run, request.started_by)
 
 
-@job("release-rewards", "Credit approved settlements whose release day has come into wallets")
-def _release_rewards(c: Container, request: JobRequest) -> dict[str, Any]:
-    return settlement.release_rewards(c, today(c, request), request.dry_run)
+fanned_out(
+    "release-rewards",
+    "Credit approved settlements whose release day has come into wallets",
+    FanOut(
+        plan=lambda c, request: settlement.plan_release(c, today(c, request), request.dry_run),
+        work=lambda c, request, unit: settlement.release_unit(c, request.dry_run, unit),
+        finish=lambda c, request, base, counts, notes: settlement.finish_release(c, base, counts),
+    ),
+)
+
+
+def _window_check(c: Container, request: JobRequest) -> None:
+    window(request.period, local_date(c.now()), c.rules.settlement.evaluation_window_months)
 
 
 @job(
     "evaluate-guides",
     "Raise guide tiers over the 4-month window ending Apr/Aug/Dec (default: the last one)",
     period="month",
+    check=_window_check,
 )
 def _evaluate_guides(c: Container, request: JobRequest) -> dict[str, Any]:
     from . import guide_evaluation  # numpy: only in the functions that run it

@@ -38,6 +38,7 @@ from ..bootstrap import Container
 from ..domain.approvals import FourEyesRequired
 from ..domain.calendar import Month, Quarter, local_date, start_of_local_day
 from ..domain.errors import ConcurrentUpdate, Conflict, InvalidState, NotFound, RuleViolation
+from ..domain.job_runs import Plan, UnitResult, chunks
 from ..domain.rules import Rules
 from ..domain.wallet import WalletEntryKind
 from .common import audit, retrying
@@ -195,51 +196,79 @@ def approve(c: Container, actor: Principal, identifier: str) -> dict[str, Any]:
     return run_view(run)
 
 
-def release_rewards(c: Container, as_of: date, dry_run: bool) -> dict[str, Any]:
-    """Credit every approved settlement whose release day has come (RULES.md 4, 5.7)."""
-    due = [
+# --- release-rewards: planned over the due settlements' lines, one unit per batch of members ---
+def _due_runs(as_of: date) -> list[SettlementRunItem]:
+    return [
         run
         for kind in (MONTHLY, QUARTERLY)
         for run in SettlementRunItem.history.query(f"SETTLEMENTS#{kind}")
         if run.status == "approved" and run.release_on and date.fromisoformat(run.release_on) <= as_of
     ]
-    report_ = {
-        "as_of": as_of.isoformat(),
-        "dry_run": dry_run,
-        "settlements": [],
-        "members_credited": 0,
-        "credited_fen": 0,
-        "carried_fen": 0,
-        "forfeited_members": 0,
-    }
-    # a dry run reports what the real run would do, so it follows the carry-overs it would leave
-    planned_carries: dict[str, int] = {}
+
+
+def plan_release(c: Container, as_of: date, dry_run: bool) -> Plan:
+    """Every approved settlement whose release day has come (RULES.md 4, 5.7): the members
+    with unreleased lines, each with the settlements to release in order (a dry run
+    follows the carry-overs the real run would leave from one to the next)."""
+    due = _due_runs(as_of)
+    settlements, by_member = [], defaultdict(list)
     for run in due:
-        by_member: dict[str, list[SettlementLineItem]] = defaultdict(list)
-        for line in SettlementLineItem.query(run.pk, SettlementLineItem.sk.startswith("LINE#")):
-            if line.released_at is None:
-                by_member[line.member_id].append(line)
-        report_["settlements"].append({"settlement_id": run.settlement_id, "members": len(by_member)})
-        for member_id in sorted(by_member):
+        members = {
+            line.member_id
+            for line in SettlementLineItem.query(
+                run.pk, SettlementLineItem.sk.startswith("LINE#"), attributes_to_get=["member_id", "released_at"]
+            )
+            if line.released_at is None
+        }
+        settlements.append({"settlement_id": run.settlement_id, "members": len(members)})
+        for member_id in members:
+            by_member[member_id].append(run.settlement_id)
+    base = {"as_of": as_of.isoformat(), "dry_run": dry_run, "settlements": settlements}
+    units = [[[member_id, by_member[member_id]] for member_id in chunk] for chunk in chunks(sorted(by_member))]
+    return Plan(base, units)
+
+
+def release_unit(c: Container, dry_run: bool, unit: list[list[Any]]) -> UnitResult:
+    runs: dict[str, SettlementRunItem] = {}
+    counts = {"members_credited": 0, "credited_fen": 0, "carried_fen": 0, "forfeited_members": 0}
+    for member_id, settlement_ids in unit:
+        planned_carries: dict[str, int] = {}
+        for identifier in settlement_ids:
+            if identifier not in runs:
+                runs[identifier] = get_run(identifier)
+            run = runs[identifier]
             if dry_run:
                 outcome = _release_member(c, run, member_id, planned_carries)
             else:
                 outcome = retrying(lambda run=run, member_id=member_id: _release_member(c, run, member_id))
-            report_["members_credited"] += 1 if outcome["credited_fen"] > 0 else 0
-            report_["credited_fen"] += outcome["credited_fen"]
-            report_["carried_fen"] += outcome["carried_fen"]
-            report_["forfeited_members"] += outcome["forfeited"]
-        if dry_run:
-            continue
-        uow = c.uow()
-        uow.update(
-            run,
-            [SettlementRunItem.status.set("released"), SettlementRunItem.released_at.set(c.now())],
-            condition=SettlementRunItem.status == "approved",
-            on_fail=ConcurrentUpdate(),
-        )
-        uow.commit()
-    return report_
+            counts["members_credited"] += 1 if outcome["credited_fen"] > 0 else 0
+            counts["credited_fen"] += outcome["credited_fen"]
+            counts["carried_fen"] += outcome["carried_fen"]
+            counts["forfeited_members"] += outcome["forfeited"]
+    return UnitResult(counts)
+
+
+def finish_release(c: Container, base: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    """Once every member is released: the settlements become released (a run closed twice
+    finds them released already)."""
+    if not base["dry_run"]:
+        for entry in base["settlements"]:
+            run = get_run(entry["settlement_id"])
+            if run.status != "approved":
+                continue
+            uow = c.uow()
+            uow.update(
+                run,
+                [SettlementRunItem.status.set("released"), SettlementRunItem.released_at.set(c.now())],
+                condition=SettlementRunItem.status == "approved",
+                on_fail=ConcurrentUpdate(),
+            )
+            try:
+                uow.commit()
+            except ConcurrentUpdate:
+                continue  # another closing of the same run marked it first
+    names = ("members_credited", "credited_fen", "carried_fen", "forfeited_members")
+    return {**base, **{name: int(counts.get(name, 0)) for name in names}}
 
 
 def _release_member(

@@ -326,7 +326,7 @@ def print_paths(rows: list[tuple[str, dict[str, Any], str]]) -> None:
 def throughput(requests: int, threads: int, members: int) -> dict[str, Any]:
     from app import app
     from chalicelib.local.gateway import Client, local_server
-    from chalicelib.service_layer.reconcile import reconcile_points
+    from chalicelib.service_layer.reconcile import reconcile
     from tests.builders import register, signed_headers
     from tests.conftest import MutableClock
 
@@ -396,7 +396,7 @@ def throughput(requests: int, threads: int, members: int) -> dict[str, Any]:
     server.shutdown()
     serving.join(timeout=10)
     server.server.server_close()
-    reconciled = reconcile_points()
+    reconciled = reconcile()["points"]
     aws.stop()
 
     ordered = sorted(latencies)

@@ -11,7 +11,7 @@ from chalicelib.bootstrap import install
 from chalicelib.local import stage
 from chalicelib.local.gateway import Client
 from chalicelib.local.queues import drain
-from tests.builders import LOCAL_ACCEPTED, keyed, new_phone, post_event
+from tests.builders import LOCAL_ACCEPTED, job_outcome, keyed, new_phone, post_event
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_a_settlement_rehearsed_on_the_local_stage_by_moving_its_clock(dev):
 
     client.post("/v1/dev/clock", json_body={"now": "2026-11-08T10:00:00+08:00"})
     token = admin(client, c, step_ahead=1)  # business time moved on: the first token has expired
-    run = client.post("/v1/admin/jobs/settle-monthly", token=token, json_body={"period": "2026-10"}).json
+    run = job_outcome(client, token, "settle-monthly", {"period": "2026-10"}).json
     # top's groups: left 100,000 fen (the largest), right 40,000 -> 5 % of 40,000 = 2,000 fen
     assert run["totals"]["rewards_fen"] == 2_000
 

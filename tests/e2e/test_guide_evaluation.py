@@ -8,7 +8,7 @@ from __future__ import annotations
 from chalicelib.adapters.dynamodb.identity import MemberItem
 from chalicelib.service_layer.points_ledger import balance_pk
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import change_rules, post_event
+from tests.builders import change_rules, job_outcome, post_event
 from tests.settlement_builders import Desk, buy, join, shanghai
 
 
@@ -53,7 +53,7 @@ def test_evaluation_raises_tiers_children_first_never_lowers_and_counts_only_the
 
     clock.set(shanghai(2026, 9, 1, 0, 30))
     buy(client, stack, o_client, 600_000)  # September: after the window
-    r = client.post("/v1/admin/jobs/evaluate-guides", token=desk.token("admin"), json_body={"period": "2026-09"})
+    r = job_outcome(client, desk.token("admin"), "evaluate-guides", {"period": "2026-09"})
     assert (r.status_code, r.json["error"]["code"]) == (422, "invalid_job_request")
 
     # K1 and K2 reach tier 2 (certificate, assessment, 2 guided, 10,000 yuan); in the same run

@@ -3,7 +3,7 @@ tier; a wrong window is a clear 4xx; ops lower a tier with a reason."""
 
 from datetime import UTC, datetime
 
-from tests.builders import decide_review, login, post_event, register, staff_token
+from tests.builders import decide_review, job_outcome, login, post_event, register, staff_token
 
 
 def test_evaluation_raises_a_nutritionist_to_tier_2(client, stack, clock):
@@ -46,18 +46,18 @@ def test_evaluation_raises_a_nutritionist_to_tier_2(client, stack, clock):
         )
 
     ops = staff_token(client, stack, "ops")
-    r = client.post("/v1/admin/jobs/evaluate-guides", token=ops, json_body={"period": "2026-07"})
+    r = job_outcome(client, ops, "evaluate-guides", {"period": "2026-07"})
     assert r.status_code == 422 and r.json["error"]["code"] == "invalid_job_request"
-    r = client.post("/v1/admin/jobs/evaluate-guides", token=ops, json_body={"period": "2026-08"})
+    r = job_outcome(client, ops, "evaluate-guides", {"period": "2026-08"})
     assert r.status_code == 422 and r.json["error"]["code"] == "period_not_ended"
 
     clock.set(datetime(2026, 9, 1, 2, 0, tzinfo=UTC))
     ops = staff_token(client, stack, "ops")
-    dry = client.post("/v1/admin/jobs/evaluate-guides", token=ops, json_body={"dry_run": True}).json
+    dry = job_outcome(client, ops, "evaluate-guides", {"dry_run": True}).json
     assert dry["window"] == ["2026-05", "2026-08"]
     assert dry["changes"] == [{"member_id": guide.member_id, "from": 0, "to": 2}]
-    assert client.post("/v1/admin/jobs/evaluate-guides", token=ops, json_body={}).json["raised"] == 1
-    assert client.post("/v1/admin/jobs/evaluate-guides", token=ops, json_body={}).json["raised"] == 0
+    assert job_outcome(client, ops, "evaluate-guides", {}).json["raised"] == 1
+    assert job_outcome(client, ops, "evaluate-guides", {}).json["raised"] == 0
 
     r = client.post(f"/v1/admin/nutritionists/{guide.member_id}/tier", token=ops, json_body={"tier": 3, "reason": "no"})
     assert r.status_code == 409

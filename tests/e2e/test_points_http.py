@@ -33,6 +33,7 @@ from tests.builders import (
     refreshed,
     register,
     run_job,
+    scheduled_report,
     signed_headers,
 )
 
@@ -477,11 +478,11 @@ def test_purchase_points_stay_pending_for_seven_days_then_the_job_releases_them(
     assert order_paid(client, stack, member.member_id, "p-1", paid_fen=10_000).status_code == 202  # 2026-11-23
 
     not_yet = run_job(client, admin, "release-pending", as_of="2026-11-29")
-    assert not_yet.status_code == 200, not_yet.body
+    assert not_yet.status_code == 202, not_yet.body
     assert (not_yet.json["due"], not_yet.json["released"]) == (0, 0)
 
     dry = run_job(client, admin, "release-pending", as_of="2026-11-30", dry_run=True)
-    assert dry.status_code == 200, dry.body
+    assert dry.status_code == 202, dry.body
     assert (dry.json["dry_run"], dry.json["due"], dry.json["points_due"]) == (True, 1, 100)
     assert points_of(client, member)["pending"] == 100  # a dry run writes nothing
 
@@ -652,7 +653,7 @@ def test_expire_points_removes_lots_whose_month_ended_with_dry_run_and_rerun(cli
     assert (not_yet.json["members_due"], not_yet.json["points_expired"]) == (0, 0)
 
     dry = run_job(client, admin, "expire-points", as_of="2027-12-01", dry_run=True)
-    assert dry.status_code == 200, dry.body
+    assert dry.status_code == 202, dry.body
     assert (dry.json["dry_run"], dry.json["members_due"], dry.json["points_expired"]) == (True, 1, 60)
     assert points_of(client, member)["available"] == 72  # a dry run writes nothing
     dry_entries = len(ledger_of(client, member))
@@ -708,7 +709,7 @@ def test_the_reconcile_job_over_http_reports_the_issued_spent_expired_reversed_i
     assert order_refunded(client, stack, member.member_id, "rc-1", 3_000).status_code == 202
 
     report = run_job(client, admin, "reconcile")
-    assert report.status_code == 200, report.body
+    assert report.status_code == 202, report.body
     points = report.json["points"]
     assert points["ok"] is True
     # issued 60 + 100 pending; 30 of the pending cancelled (reversed)
@@ -732,22 +733,22 @@ def test_the_scheduled_lambdas_run_the_same_jobs_with_console_json(client, stack
     assert order_paid(client, stack, member.member_id, "l-1", paid_fen=10_000).status_code == 202
 
     with ChaliceClient(app) as lambdas:
-        dry = lambdas.lambda_.invoke("release-pending", {"as_of": "2026-11-30", "dry_run": True}).payload
+        dry = scheduled_report(lambdas, "release-pending", {"as_of": "2026-11-30", "dry_run": True})
         assert (dry["job"], dry["dry_run"], dry["due"], dry["points_released"]) == ("release-pending", True, 1, 100)
         assert points_of(client, member)["pending"] == 100  # written nothing
 
         # the schedule's own event means "today" (2026-11-23): nothing is due yet
         scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "id": "x"}
-        assert lambdas.lambda_.invoke("release-pending", scheduled).payload["due"] == 0
+        assert scheduled_report(lambdas, "release-pending", scheduled)["due"] == 0
 
-        done = lambdas.lambda_.invoke("release-pending", {"as_of": "2026-11-30"}).payload
+        done = scheduled_report(lambdas, "release-pending", {"as_of": "2026-11-30"})
         assert (done["released"], done["points_released"]) == (1, 100)
         assert points_of(client, member)["available"] == WELCOME + 100
 
-        expired = lambdas.lambda_.invoke("expire-points", {"as_of": "2027-12-01"}).payload
+        expired = scheduled_report(lambdas, "expire-points", {"as_of": "2027-12-01"})
         assert expired["points_expired"] == WELCOME + 100
 
-        reconciled = lambdas.lambda_.invoke("reconcile", {}).payload
+        reconciled = scheduled_report(lambdas, "reconcile", {})
         assert reconciled["points"]["ok"] is True
 
         with pytest.raises(InvalidJobRequest):

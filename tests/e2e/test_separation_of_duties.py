@@ -21,6 +21,7 @@ from tests.builders import (
     keyed,
     new_key,
     register,
+    scheduled_report,
     staff_login,
     table_items,
 )
@@ -438,8 +439,8 @@ def test_an_approver_cannot_approve_a_change_to_their_own_member_account(client,
 
 # --- settlements -------------------------------------------------------------------------------------------
 def settle_october(desk, role):
-    r = desk.post("/v1/admin/jobs/settle-monthly", role, {"period": "2026-10"})
-    assert r.status_code == 200 and r.json["status"] == "draft", r.body
+    r = desk.run_job("settle-monthly", role, {"period": "2026-10"})
+    assert r.status_code == 202 and r.json["status"] == "draft", r.body
     return r.json
 
 
@@ -465,7 +466,7 @@ def test_a_scheduled_run_is_started_by_the_schedule_and_approved_by_finance(clie
 
     clock.set(shanghai(2026, 11, 8, 1))
     with LambdaClient(app) as lambdas:
-        run = lambdas.lambda_.invoke("settle-monthly", {"period": "2026-10"}).payload
+        run = scheduled_report(lambdas, "settle-monthly", {"period": "2026-10"})
     assert run["status"] == "draft"
     assert desk.get("/v1/admin/settlements/monthly-2026-10", "finance").json["started_by"] == ["schedule"]
     assert desk.post("/v1/admin/settlements/monthly-2026-10/approve", "finance").status_code == 200
@@ -474,8 +475,8 @@ def test_a_scheduled_run_is_started_by_the_schedule_and_approved_by_finance(clie
 def test_auto_approval_in_the_rules_approves_the_run_and_says_so(client, stack, clock, desk):
     change_rules(stack, settlement={"auto_approve": True})
     clock.set(shanghai(2026, 11, 8, 1))
-    r = desk.post("/v1/admin/jobs/settle-monthly", "ops", {"period": "2026-10"})
-    assert r.status_code == 200 and r.json["status"] == "approved", r.body
+    r = desk.run_job("settle-monthly", "ops", {"period": "2026-10"})
+    assert r.status_code == 202 and r.json["status"] == "approved", r.body
     shown = desk.get("/v1/admin/settlements/monthly-2026-10", "finance").json
     assert (shown["status"], shown["approved_by"]) == ("approved", "auto-approval")
     assert shown["approved_at"] is not None

@@ -4,7 +4,7 @@ approval, release into wallets, a rerun that changes nothing, a refund after set
 from datetime import UTC, datetime
 
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import adjust, admin_token, login, post_event, register, staff_token
+from tests.builders import adjust, admin_token, job_outcome, login, post_event, register, staff_token
 
 
 def credit_points(client, stack, member_id, points):
@@ -14,8 +14,8 @@ def credit_points(client, stack, member_id, points):
 
 def run_job(client, stack, job, **body):
     ops = staff_token(client, stack, "ops")
-    r = client.post(f"/v1/admin/jobs/{job}", token=ops, json_body=body)
-    assert r.status_code == 200, r.body
+    r = job_outcome(client, ops, job, body)
+    assert r.status_code == 202, r.body
     return r.json
 
 

@@ -14,6 +14,7 @@ from app import app
 from chalicelib.adapters.dynamodb.settlement import SettlementLineItem, SettlementRunItem
 from chalicelib.service_layer.jobs import InvalidJobRequest
 from chalicelib.service_layer.reconcile import reconcile
+from tests.builders import job_outcome, scheduled_report
 from tests.settlement_builders import (
     Desk,
     amounts,
@@ -68,7 +69,7 @@ def test_job_requests_that_do_not_fit_the_job_are_refused_before_anything_runs(c
         ("evaluate-guides", {"period": "2026-07"}),  # windows end in Apr, Aug, Dec
     ]
     for job, body in refused:
-        r = client.post(f"/v1/admin/jobs/{job}", token=desk.token("admin"), json_body=body)
+        r = job_outcome(client, desk.token("admin"), job, body)
         assert (r.status_code, r.json["error"]["code"]) == (422, "invalid_job_request"), (job, body, r.body)
 
     for job, body in [
@@ -77,10 +78,10 @@ def test_job_requests_that_do_not_fit_the_job_are_refused_before_anything_runs(c
         ("settle-quarterly", {"period": "2026-Q4"}),
         ("evaluate-guides", {"period": "2026-12"}),
     ]:
-        r = client.post(f"/v1/admin/jobs/{job}", token=desk.token("admin"), json_body=body)
+        r = job_outcome(client, desk.token("admin"), job, body)
         assert (r.status_code, r.json["error"]["code"]) == (422, "period_not_ended"), (job, body, r.body)
 
-    r = client.post("/v1/admin/jobs/settle-weekly", token=desk.token("admin"), json_body={})
+    r = job_outcome(client, desk.token("admin"), "settle-weekly", {})
     assert (r.status_code, r.json["error"]["code"]) == (404, "unknown_job")
     # a dry run may look ahead: it writes nothing
     assert desk.job("release-rewards", as_of="2026-12-10", dry_run=True)["as_of"] == "2026-12-10"
@@ -148,7 +149,9 @@ def test_a_dry_run_writes_nothing_and_a_real_run_stores_one_draft(client, stack,
     assert amounts(stored_lines("monthly-2026-10")) == {(a.member_id, "small_group"): 2_500}
     assert snapshot_keys(stack) == ["settlements/monthly/2026-10/input.npz"]
     # the audit log has what the run decided, not only that it ran
-    logged = desk.audit("settle-monthly")[0]["after"]
+    logged = next(e for e in desk.audit("settle-monthly") if e["action"] == "job.settle-monthly.finished")["after"]
+    assert logged["status"] == "succeeded"
+    logged = logged["report"]
     assert (logged["status"], logged["totals"], logged["adjustments"]) == (
         "draft",
         real["totals"],
@@ -206,12 +209,14 @@ def test_a_stuck_run_is_refused_then_taken_over_after_twenty_minutes(client, sta
         gsi1sk="2026-10#monthly#small_group",
     ).save()
 
+    # the run is refused by the job in the worker: it fails, with the job's error as its report
     for job_body in ({"period": "2026-10"}, {}):
-        r = client.post("/v1/admin/jobs/settle-monthly", token=desk.token("admin"), json_body=job_body)
-        assert (r.status_code, r.json["error"]["code"]) == (409, "settlement_running"), r.body
+        r = job_outcome(client, desk.token("admin"), "settle-monthly", job_body)
+        assert (r.status_code, r.run["status"], r.json["error"]["code"]) == (202, "failed", "settlement_running")
+        assert r.run["finished_at"] is not None and r.run["failures"]["last"]["error"] == "settlement_running"
     clock.set(started + timedelta(minutes=19, seconds=59))
-    r = client.post("/v1/admin/jobs/settle-monthly", token=desk.token("admin"), json_body={"period": "2026-10"})
-    assert r.status_code == 409, r.body
+    r = job_outcome(client, desk.token("admin"), "settle-monthly", {"period": "2026-10"})
+    assert (r.run["status"], r.json["error"]["code"]) == ("failed", "settlement_running"), r.run
     # a dry run does not claim the period, so it is never refused
     assert desk.job("settle-monthly", period="2026-10", dry_run=True)["status"] == "dry_run"
 
@@ -228,7 +233,7 @@ def test_manual_runs_are_audited_and_only_ops_finance_and_admin_run_jobs(client,
     clock.set(shanghai(2026, 11, 8, 1))
     member = join(client, stack)
     for token in (member.access_token, desk.token("auditor")):
-        r = client.post("/v1/admin/jobs/settle-monthly", token=token, json_body={"dry_run": True})
+        r = job_outcome(client, token, "settle-monthly", {"dry_run": True})
         assert r.status_code == 403, r.body
     r = client.post("/v1/admin/jobs/settle-monthly", json_body={"dry_run": True})
     assert r.status_code == 401, r.body
@@ -238,12 +243,17 @@ def test_manual_runs_are_audited_and_only_ops_finance_and_admin_run_jobs(client,
     desk.job("release-rewards", role="admin")
     entries = desk.audit("settle-monthly")
     assert [(e["action"], e["actor_roles"], e["before"]["request"]) for e in entries] == [
+        ("job.settle-monthly.finished", ["ops"], {"period": "2026-10", "as_of": None, "dry_run": False}),
         ("job.settle-monthly", ["ops"], {"period": "2026-10", "as_of": None, "dry_run": False}),
+        ("job.settle-monthly.finished", ["finance"], {"period": None, "as_of": None, "dry_run": True}),
         ("job.settle-monthly", ["finance"], {"period": None, "as_of": None, "dry_run": True}),
     ]
-    assert entries[0]["after"]["status"] == "draft" and entries[0]["after"]["period"] == "2026-10"
-    assert entries[1]["after"]["status"] == "dry_run" and entries[1]["after"]["period"] == "2026-10"
-    assert [e["action"] for e in desk.audit("release-rewards")] == ["job.release-rewards"]
+    # the start names its run; the end says what the run decided
+    assert entries[1]["after"]["run_id"] == entries[0]["before"]["run_id"]
+    assert entries[0]["after"]["report"]["status"] == "draft" and entries[0]["after"]["report"]["period"] == "2026-10"
+    assert entries[2]["after"]["report"]["status"] == "dry_run" and entries[2]["after"]["report"]["period"] == "2026-10"
+    released = [e["action"] for e in desk.audit("release-rewards")]
+    assert released == ["job.release-rewards.finished", "job.release-rewards"]
     assert reconcile()["ok"]
 
 
@@ -267,15 +277,15 @@ def test_the_scheduled_lambdas_run_the_same_jobs(client, stack, clock):
     clock.set(shanghai(2026, 12, 8, 1))
     with LambdaClient(app) as lambdas:
         # the console JSON runs the period it names, not the default (2026-11)
-        console = lambdas.lambda_.invoke("settle-monthly", {"period": "2026-10", "dry_run": True}).payload
+        console = scheduled_report(lambdas, "settle-monthly", {"period": "2026-10", "dry_run": True})
         assert (console["job"], console["period"], console["status"]) == ("settle-monthly", "2026-10", "dry_run")
         assert amounts(console["sample_lines"]) == {(a.member_id, "small_group"): 2_500}
-        october = lambdas.lambda_.invoke("settle-monthly", {"period": "2026-10"}).payload
+        october = scheduled_report(lambdas, "settle-monthly", {"period": "2026-10"})
         assert october["status"] == "draft" and october["totals"]["rewards_fen"] == 2_500
         # EventBridge's own event means "the default period"
-        november = lambdas.lambda_.invoke("settle-monthly", scheduled_event("2026-12-07T17:00:00Z")).payload
+        november = scheduled_report(lambdas, "settle-monthly", scheduled_event("2026-12-07T17:00:00Z"))
         assert (november["period"], november["status"], november["lines"]) == ("2026-11", "draft", 0)
-        quarter = lambdas.lambda_.invoke("settle-quarterly", scheduled_event("2026-12-07T18:00:00Z")).payload
+        quarter = scheduled_report(lambdas, "settle-quarterly", scheduled_event("2026-12-07T18:00:00Z"))
         assert quarter["period"] == "2026-Q3" and quarter["status"] == "draft"
         with pytest.raises(InvalidJobRequest):
             lambdas.lambda_.invoke("settle-monthly", {"period": "2026-13"})
@@ -285,5 +295,6 @@ def test_the_scheduled_lambdas_run_the_same_jobs(client, stack, clock):
     again = desk.job("settle-monthly", period="2026-10")
     assert again["already_settled"] is True and again["totals"] == october["totals"]
     # scheduled runs have no person to audit
-    assert [e["before"]["request"]["period"] for e in desk.audit("settle-monthly")] == ["2026-10"]
+    audited = [(e["action"], e["before"]["request"]["period"]) for e in desk.audit("settle-monthly")]
+    assert audited == [("job.settle-monthly.finished", "2026-10"), ("job.settle-monthly", "2026-10")]
     assert reconcile()["ok"]

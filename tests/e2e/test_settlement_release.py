@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.service_layer import settlement
 from chalicelib.service_layer.reconcile import reconcile
-from tests.builders import close_account
+from tests.builders import close_account, job_outcome
 from tests.faults import FOREVER, SDK_TRIES, install
 from tests.settlement_builders import (
     Desk,
@@ -214,14 +214,21 @@ def test_a_release_interrupted_by_a_fault_on_one_member_and_run_again_credits_ev
     clock.set(shanghai(2026, 11, 10, 3))
     token = desk.token("admin")
     faults.arm(kind, times=times, contains=a.member_id)
-    first = client.post("/v1/admin/jobs/release-rewards", token=token, json_body={})
+    first = job_outcome(client, token, "release-rewards", {})
     faults.clear()
+    assert first.status_code == 202, first.body
     if refusal is None:
-        assert first.status_code == 200, first.body
+        assert first.run["status"] == "succeeded", first.run
     else:
-        assert (first.status_code, first.json["error"]["code"]) == (503, refusal), first.body
-        assert int(first.headers["retry-after"]) >= 1
-        desk.job("release-rewards")
+        # the unit failed after the worker's own retries: the run waits, its failure named,
+        # and the settlement is not released until every member is
+        assert first.run["status"] == "running", first.run
+        assert first.run["progress"] == {"done": 0, "total": 1, "planned": True}
+        assert first.run["failures"]["units"] == [{"unit": 0, "attempts_failed": 1, "error": refusal}]
+        assert run_item("monthly-2026-10").status == "approved"
+        resumed = desk.resume_run(first.run["run_id"], "admin")
+        assert resumed.run["status"] == "succeeded", resumed.run
+        assert resumed.run["progress"] == {"done": 1, "total": 1, "planned": True}
     assert (wallet_fen(a), wallet_fen(d)) == (5_500, 1_000)
     assert run_item("monthly-2026-10").status == "released"
     assert desk.job("release-rewards")["credited_fen"] == 0

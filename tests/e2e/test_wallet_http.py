@@ -112,7 +112,7 @@ def test_points_debt_blocks_exchange(client, stack, clock, desk):
     paid = {"order_id": "o-debt", "gross_fen": 100_000, "paid_fen": 100_000}  # 1000 yuan -> 1000 pending points
     assert post_event(client, stack, "order.paid", member.id, paid).status_code == 202
     clock.advance(days=8)  # past the 7-day return window
-    assert desk.post("/v1/admin/jobs/release-pending", "ops").status_code == 200
+    assert desk.run_job("release-pending", "ops").status_code == 202
     available = member.points()
     assert available >= 1_000
     spend = available // 100 * 100
@@ -582,18 +582,18 @@ def test_expire_job_releases_mall_holds_older_than_30_minutes_and_restocks(clien
     clock.set(checked_out + timedelta(minutes=20))
     desk.sign_in("ops")
     clock.set(checked_out + timedelta(minutes=29, seconds=59))
-    report = desk.post("/v1/admin/jobs/expire-points", "ops").json
+    report = desk.run_job("expire-points", "ops").json
     assert report["holds_released"] == 0
     assert order_state(member, order_id) == "pending" and stock_of(member, item_id) == 0
 
     clock.set(checked_out + timedelta(minutes=31))
     late = payment_event(client, stack, member, "payment.succeeded", order_id)
     assert late.status_code == 409 and error_code(late) == "hold_expired"
-    report = desk.post("/v1/admin/jobs/expire-points", "ops").json
+    report = desk.run_job("expire-points", "ops").json
     assert report["holds_released"] == 1
     assert order_state(member, order_id) == "expired"
     assert member.points() == START_POINTS + 1_000 and stock_of(member, item_id) == 1
-    assert desk.post("/v1/admin/jobs/expire-points", "ops").json["holds_released"] == 0
+    assert desk.run_job("expire-points", "ops").json["holds_released"] == 0
     late = payment_event(client, stack, member, "payment.succeeded", order_id)
     assert late.status_code == 409 and error_code(late) == "hold_expired"
 
@@ -835,11 +835,11 @@ def test_an_uncaptured_shop_hold_expires_after_30_minutes(client, stack, clock, 
     clock.set(held_at + timedelta(minutes=20))
     desk.sign_in("ops")
     clock.set(held_at + timedelta(minutes=29, seconds=59))
-    assert desk.post("/v1/admin/jobs/expire-points", "ops").json["holds_released"] == 0
+    assert desk.run_job("expire-points", "ops").json["holds_released"] == 0
     clock.set(held_at + timedelta(minutes=31))
     late = shop(client, stack, "/shop-4/capture")
     assert late.status_code == 409 and error_code(late) == "hold_expired"
-    assert desk.post("/v1/admin/jobs/expire-points", "ops").json["holds_released"] == 1
+    assert desk.run_job("expire-points", "ops").json["holds_released"] == 1
     assert member.wallet() == {"balance_fen": 5_000, "held_fen": 0}
     late = shop(client, stack, "/shop-4/capture")
     assert late.status_code == 409 and error_code(late) == "hold_expired"
@@ -856,7 +856,7 @@ def test_an_expiry_run_for_a_later_day_releases_no_hold_before_its_30_minutes(cl
         shop(client, stack, "", {"order_id": "shop-6", "member_id": member.id, "amount_fen": 1_000}).status_code == 201
     )
     tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()
-    report = desk.post("/v1/admin/jobs/expire-points", "ops", {"as_of": tomorrow}).json
+    report = desk.run_job("expire-points", "ops", {"as_of": tomorrow}).json
     assert (report["holds_due"], report["holds_released"]) == (0, 0)
     assert order_state(member, order_id) == "pending"
     assert member.wallet() == {"balance_fen": 4_000, "held_fen": 1_000}

@@ -211,7 +211,7 @@ def test_release_runs_at_once_release_every_item_exactly_once(client, stack):
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-4)  # interleave the runs finely
     try:
-        reports = all_at_once([lambda: jobs.run(stack, "release-pending", request) for _ in range(3)])
+        reports = all_at_once([lambda: jobs.JOBS["release-pending"].run(stack, request) for _ in range(3)])
     finally:
         sys.setswitchinterval(interval)
 
@@ -233,7 +233,7 @@ def test_refunds_racing_the_release_job_take_back_each_order_exactly_once(client
     # the return window has passed; the shop refunds every order while the job releases them
     stack.clock.advance(days=8)
     request = jobs.JobRequest()
-    calls: list[Callable[[], Any]] = [lambda: jobs.run(stack, "release-pending", request)]
+    calls: list[Callable[[], Any]] = [lambda: jobs.JOBS["release-pending"].run(stack, request)]
     calls += [
         lambda order_id=order_id: post_event(
             client, stack, "order.refunded", member.member_id, {"order_id": order_id, "refund_fen": 10_000}

@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / os.environ.get("PACKAGE_DIR", "out/prod")
 HTTP_FUNCTIONS = ("APIHandler", "Bearer")
-QUEUE_WORKERS = ("SmsWorker",)
+QUEUE_WORKERS = ("SmsWorker", "JobWorker")
 # what the API's and the authorizer's cold start must not pay for
 HEAVY = ("numpy", "matplotlib", "chalicelib.domain.settlement", "chalicelib.service_layer.settlement_run")
 
@@ -96,6 +96,7 @@ def test_the_template_targets_the_runtime_of_the_tests_and_names_every_function(
         "ReleaseRewards",
         "EvaluateGuides",
         "SmsWorker",
+        "JobWorker",
     }
     assert {p["Runtime"] for p in found.values()} == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
 
@@ -153,12 +154,14 @@ def test_the_api_is_regional_with_tracing_access_logs_and_a_domain_at_its_root(t
     assert resources["ApiDomain"]["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
 
 
-def test_http_functions_answer_within_api_gateways_29_seconds_and_jobs_get_lambdas_maximum(template):
+def test_http_functions_answer_within_api_gateways_29_seconds_and_the_job_worker_gets_lambdas_maximum(template):
     found = functions(template)
 
     assert all(found[name]["Timeout"] < 29 for name in HTTP_FUNCTIONS)
-    jobs = set(found) - set(HTTP_FUNCTIONS) - set(QUEUE_WORKERS)
-    assert all(found[name]["Timeout"] == 900 for name in jobs)
+    # a schedule only starts a run; the worker runs a settlement whole in one message
+    starters = set(found) - set(HTTP_FUNCTIONS) - set(QUEUE_WORKERS)
+    assert all(found[name]["Timeout"] <= 30 for name in starters)
+    assert found["JobWorker"]["Timeout"] == 900
     assert found["Bearer"]["MemorySize"] < found["APIHandler"]["MemorySize"]
 
 
@@ -175,10 +178,10 @@ def _actions(template: dict[str, Any], function: str) -> set[str]:
 def test_each_function_has_a_least_privilege_policy(template):
     authorizer = _actions(template, "Bearer")
     assert not {a for a in authorizer if a.startswith(("dynamodb:", "s3:", "sns:", "sqs:"))}
-    reconcile = _actions(template, "Reconcile")
-    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems"} & reconcile
-    assert "s3:PutObject" in _actions(template, "SettleMonthly")
-    assert "s3:PutObject" not in _actions(template, "ReleasePending")
+    # the scheduled functions only start runs; the job worker does the work, settlements included
+    assert "s3:PutObject" in _actions(template, "JobWorker")
+    for starter in ("ReleasePending", "Reconcile", "SettleMonthly"):
+        assert "s3:PutObject" not in _actions(template, starter), starter
     for function in functions(template):
         for statement in _statements(template, function):
             if statement["Action"] == ["sns:Publish"]:
@@ -231,6 +234,8 @@ def test_alarms_watch_5xx_throttles_job_errors_failed_runs_reconcile_and_sms_and
         "SmsFailedAlarm",
         "SmsDeadLettersWaiting",
         "SmsQueueDelayed",
+        "JobDeadLettersWaiting",
+        "JobsQueueDelayed",
     }
     assert all(alarm["AlarmActions"] == ops for alarm in alarms.values())
     job_errors = {
@@ -305,11 +310,44 @@ def test_only_the_api_queues_codes_and_only_the_worker_reads_them_and_the_provid
         reads_secret = any(sms_secret in resources for resources in granted)
         if name == "APIHandler":
             assert on_queue == ["sqs:SendMessage"] and not reads_secret
+            assert "sqs:ReceiveMessage" not in _actions(template, name)
         elif name == "SmsWorker":
             assert on_queue == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"] and reads_secret
             assert "sqs:SendMessage" not in _actions(template, name)
         else:
             assert on_queue == [] and not reads_secret, name
+
+
+def test_the_job_worker_reads_its_encrypted_queue_in_batches_reporting_each_failure_at_most_100_at_once(template):
+    resources = template["Resources"]
+    data_key = {"Fn::ImportValue": {"Fn::Sub": "member-points-data-${Stage}-DataKeyArn"}}
+    worker = functions(template)["JobWorker"]
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 100}
+    queue = resources["JobsQueue"]["Properties"]
+    dead_letters = resources["JobsDeadLetters"]["Properties"]
+    assert queue["KmsMasterKeyId"] == dead_letters["KmsMasterKeyId"] == data_key
+    redrive = {"deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetters", "Arn"]}, "maxReceiveCount": 3}
+    assert queue["RedrivePolicy"] == redrive
+    # Lambda refuses a mapping whose queue hides a message for less than the function may run
+    assert worker["Timeout"] <= queue["VisibilityTimeout"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["JOBS_QUEUE_URL"] == {"Ref": "JobsQueue"}
+    jobs_queue = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    for name in functions(template):
+        on_queue = sorted(a for s in _statements(template, name) if s["Resource"] == jobs_queue for a in s["Action"])
+        if name == "JobWorker":
+            assert on_queue == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"]
+        elif name in ("Bearer", "SmsWorker"):
+            assert on_queue == [], name
+        else:  # the API and the schedules start runs
+            assert on_queue == ["sqs:SendMessage"], name
+    dead = resources["JobDeadLettersWaiting"]["Properties"]
+    assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsDeadLetters", "QueueName"]}}]
+    delayed = resources["JobsQueueDelayed"]["Properties"]
+    assert delayed["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobsQueue", "QueueName"]}}]
 
 
 def test_the_dead_letters_and_a_waiting_code_alarm_ops(template):

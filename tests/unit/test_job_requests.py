@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from chalicelib.domain.calendar import Month, PeriodError, Quarter
-from chalicelib.service_layer.jobs import JOBS, InvalidJobRequest, JobRequest, _check_period, parse_request
+from chalicelib.service_layer.jobs import JOBS, InvalidJobRequest, JobRequest, check_request, parse_request
 
 TODAY = date(2026, 11, 23)
 
@@ -14,10 +14,10 @@ TODAY = date(2026, 11, 23)
 def test_an_as_of_after_today_runs_only_as_a_dry_run_outside_the_local_stage(job):
     ahead = JobRequest(as_of=date(2026, 11, 24))
     with pytest.raises(InvalidJobRequest, match="after today"):
-        _check_period(JOBS[job], ahead, TODAY)
-    _check_period(JOBS[job], JobRequest(as_of=date(2026, 11, 24), dry_run=True), TODAY)
+        check_request(JOBS[job], ahead, TODAY)
+    check_request(JOBS[job], JobRequest(as_of=date(2026, 11, 24), dry_run=True), TODAY)
     # the local stage rehearses a year of expiry in a minute
-    _check_period(JOBS[job], ahead, TODAY, time_travel=True)
+    check_request(JOBS[job], ahead, TODAY, time_travel=True)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_a_month_outside_the_calendar_is_not_a_period(period):
     with pytest.raises(PeriodError, match=r"1900\.\.2100"):
         Quarter.parse(period[:5] + "Q4")
     with pytest.raises(InvalidJobRequest, match=r"1900\.\.2100"):
-        _check_period(JOBS["settle-monthly"], JobRequest(period=period), TODAY)
+        check_request(JOBS["settle-monthly"], JobRequest(period=period), TODAY)
 
 
 def test_the_calendar_edges_are_periods():
